@@ -1,0 +1,1 @@
+"""The Qt-free recognition engine: data, preprocessing, segmentation, models, training, inference."""

@@ -1,0 +1,23 @@
+"""The engine's documented error types: each carries a message meant for a person."""
+
+from __future__ import annotations
+
+
+class DigitdeskError(Exception):
+    """Base class for every error the engine raises on bad input or environment."""
+
+
+class DataError(DigitdeskError):
+    """A data set is missing, malformed or cannot be downloaded."""
+
+
+class ImageError(DigitdeskError):
+    """An image file cannot be read, or is too large or of an unsupported kind."""
+
+
+class ModelError(DigitdeskError):
+    """A model file is missing, corrupt, unsafe or does not meet the input/output contract."""
+
+
+class TrainingError(DigitdeskError):
+    """Training cannot start or run with the given configuration."""
