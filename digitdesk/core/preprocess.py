@@ -1,0 +1,3 @@
+"""MNIST framing of one digit."""
+
+PREPROCESS_VERSION = 1
