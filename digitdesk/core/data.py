@@ -173,3 +173,20 @@ def _download_mnist() -> Dataset:
             f"and pass their folder, or set {ENV_VAR} to it."
         ) from None
     return Dataset(_check_pair(x_train, y_train, "download"), _check_pair(x_test, y_test, "download"), "keras download")
+
+
+# Kaggle CSVs, image folders and ``--data SRC`` live in datasets_extra.py (which imports this
+# module); they are re-exported here lazily so that either module can be imported first.
+_EXTRA_NAMES = ("load_kaggle_csv", "load_image_folder", "load_source", "holdout_split")
+
+
+def __getattr__(name: str):
+    if name in _EXTRA_NAMES:
+        from digitdesk.core import datasets_extra
+
+        return getattr(datasets_extra, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXTRA_NAMES])

@@ -1,0 +1,232 @@
+"""Finding the digits in a larger image (a canvas, a scan, a phone photo).
+
+Steps: grayscale -> paper/ink polarity -> divide out uneven lighting -> threshold -> remove
+ruled lines and page borders -> connected components -> merge the strokes of one digit ->
+drop specks -> split touching digits -> reading order (lines top to bottom, left to right).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from digitdesk.core.preprocess import frame_ink, is_dark_on_light, to_gray
+
+MIN_CONTRAST = 0.18  # weakest ink (relative to the paper) that still counts as writing
+WORK_SIDE = 1024  # images are analysed at most this large (longer side); boxes are scaled back
+
+
+@dataclass
+class Region:
+    """One digit found in an image: its box ``(x, y, w, h)`` in image pixels, its line number
+    and its 28x28 MNIST-framed input."""
+
+    box: tuple[int, int, int, int]
+    line: int
+    digit28: np.ndarray
+
+
+@dataclass
+class Segmentation:
+    """Every digit found, in reading order, plus the intermediate images for a pipeline view."""
+
+    regions: list[Region]
+    stages: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def ink_map(gray: np.ndarray) -> np.ndarray:
+    """Ink strength 0..1 relative to the local paper brightness, for dark or light ink."""
+    g = gray.astype(np.float32)
+    if not is_dark_on_light(gray):
+        g = 255.0 - g
+    h, w = g.shape
+    # Paper brightness: a closing (max filter) wider than any stroke, at low resolution.
+    f = max(1, int(max(h, w) / 128))
+    small = cv2.resize(g, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA) if f > 1 else g
+    k = max(7, int(max(small.shape) / 8) | 1)
+    paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    paper = cv2.blur(paper, (k, k))
+    if f > 1:
+        paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
+    paper = np.maximum(paper, g)
+    return np.clip((paper - g) / np.maximum(paper, 32.0), 0.0, 1.0)
+
+
+def _threshold(ink: np.ndarray) -> np.ndarray:
+    u8 = np.round(ink * 255).astype(np.uint8)
+    if int(u8.max()) < MIN_CONTRAST * 255:
+        return np.zeros_like(u8)
+    otsu, _ = cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    t = max(otsu, MIN_CONTRAST * 255 * 0.6)
+    return (u8 > t).astype(np.uint8) * 255
+
+
+def _remove_lines(binary: np.ndarray) -> np.ndarray:
+    """Remove horizontal runs spanning most of the width (ruled lines, page edges) and
+    vertical ones spanning most of the height near the left or right edge."""
+    h, w = binary.shape
+    out = binary
+    if w >= 40:
+        horiz = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (int(w * 0.75), 1)))
+        if horiz.any():
+            out = cv2.subtract(out, cv2.dilate(horiz, np.ones((3, 1), np.uint8)))
+    if h >= 40:
+        vert = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, int(h * 0.8))))
+        if vert.any():
+            edge = np.zeros_like(vert)
+            margin = max(2, w // 8)
+            edge[:, :margin], edge[:, w - margin :] = vert[:, :margin], vert[:, w - margin :]
+            out = cv2.subtract(out, cv2.dilate(edge, np.ones((1, 3), np.uint8)))
+    return out
+
+
+@dataclass
+class _Blob:
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    labels: list[int]
+    area: int
+
+    @property
+    def h(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def w(self) -> int:
+        return self.x1 - self.x0
+
+    def merged(self, o: "_Blob") -> "_Blob":
+        return _Blob(min(self.x0, o.x0), min(self.y0, o.y0), max(self.x1, o.x1), max(self.y1, o.y1),
+                     self.labels + o.labels, self.area + o.area)
+
+
+def _should_merge(a: _Blob, b: _Blob, typical_h: float) -> bool:
+    overlap = min(a.x1, b.x1) - max(a.x0, b.x0)
+    if overlap < 0.5 * min(a.w, b.w):
+        return False
+    gap = max(a.y0, b.y0) - min(a.y1, b.y1)
+    if gap > 0.3 * max(a.h, b.h, typical_h * 0.5):
+        return False
+    return max(a.y1, b.y1) - min(a.y0, b.y0) <= 1.5 * typical_h
+
+
+def _merge_strokes(blobs: list[_Blob]) -> list[_Blob]:
+    if not blobs:
+        return blobs
+    heights = sorted(b.h for b in blobs)
+    typical_h = float(np.median([hh for hh in heights if hh >= 0.5 * heights[-1]]))
+    changed = True
+    while changed:
+        changed = False
+        blobs.sort(key=lambda b: b.area, reverse=True)
+        for i in range(len(blobs)):
+            for j in range(i + 1, len(blobs)):
+                if _should_merge(blobs[i], blobs[j], typical_h):
+                    blobs[i] = blobs[i].merged(blobs.pop(j))
+                    changed = True
+                    break
+            if changed:
+                break
+    return blobs
+
+
+def _split_wide(blob: _Blob, binary_mask: np.ndarray) -> list[tuple[int, int]]:
+    """Column ranges of touching digits inside a blob that is much wider than tall."""
+    if blob.w < 1.6 * blob.h:
+        return [(blob.x0, blob.x1)]
+    cols = binary_mask[blob.y0 : blob.y1, blob.x0 : blob.x1].sum(axis=0).astype(float)
+    parts = max(2, round(blob.w / (0.8 * blob.h)))
+    cuts = []
+    for k in range(1, parts):
+        centre = int(blob.w * k / parts)
+        lo, hi = max(1, centre - blob.h // 3), min(blob.w - 1, centre + blob.h // 3)
+        if hi <= lo:
+            continue
+        c = lo + int(np.argmin(cols[lo:hi]))
+        if cols[c] <= 0.35 * cols.mean():
+            cuts.append(c)
+    edges = [0, *sorted(set(cuts)), blob.w]
+    return [(blob.x0 + a, blob.x0 + b) for a, b in zip(edges, edges[1:]) if b - a >= 2]
+
+
+def _reading_order(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int]]:
+    """(line, index) pairs: boxes grouped into lines by vertical overlap, lines top to bottom."""
+    order = sorted(range(len(boxes)), key=lambda i: boxes[i][1] + boxes[i][3] / 2)
+    lines: list[list[int]] = []
+    spans: list[list[float]] = []
+    for i in order:
+        x, y, w, h = boxes[i]
+        for line, span in zip(lines, spans):
+            overlap = min(span[1], y + h) - max(span[0], y)
+            if overlap >= 0.5 * min(h, span[1] - span[0]):
+                line.append(i)
+                span[0], span[1] = min(span[0], y), max(span[1], y + h)
+                break
+        else:
+            lines.append([i])
+            spans.append([y, y + h])
+    result = []
+    for n, line in enumerate(sorted(zip(spans, lines), key=lambda s: (s[0][0] + s[0][1]) / 2)):
+        for i in sorted(line[1], key=lambda i: boxes[i][0]):
+            result.append((n, i))
+    return result
+
+
+def segment(image: np.ndarray, keep_stages: bool = False) -> Segmentation:
+    """Find every digit in ``image`` (grayscale or BGR, either polarity), in reading order."""
+    gray = to_gray(image)
+    h0, w0 = gray.shape[:2]
+    scale = 1.0
+    if max(h0, w0) > WORK_SIDE:
+        scale = WORK_SIDE / max(h0, w0)
+        gray = cv2.resize(gray, (max(1, round(w0 * scale)), max(1, round(h0 * scale))), interpolation=cv2.INTER_AREA)
+    h, w = gray.shape
+    stages: dict[str, np.ndarray] = {"gray": gray} if keep_stages else {}
+    if h < 4 or w < 4:
+        return Segmentation([], stages)
+    ink = ink_map(gray)
+    binary = _remove_lines(_threshold(ink))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    min_area = max(4, int(h * w * 2e-5))
+    blobs = []
+    for i in range(1, n):
+        x, y, bw, bh, area = (int(v) for v in stats[i])
+        if area < min_area:
+            continue
+        if (bw > 0.9 * w and bh > 0.9 * h) or (bw >= 0.6 * w and bh < bw / 12) or (bh >= 0.8 * h and bw < bh / 20 and (x < w // 8 or x + bw > w - w // 8)):
+            continue  # page border or a ruled line
+        blobs.append(_Blob(x, y, x + bw, y + bh, [i], area))
+    blobs = _merge_strokes(blobs)
+    if blobs:
+        typical_h = float(np.median([b.h for b in blobs if b.h >= 0.5 * max(bb.h for bb in blobs)]))
+        blobs = [b for b in blobs if b.h >= 0.4 * typical_h and b.area >= 0.02 * typical_h ** 2]
+    pieces = []  # (box, mask) per digit
+    for b in blobs:
+        mask = np.isin(labels[b.y0 : b.y1, b.x0 : b.x1], b.labels)
+        for c0, c1 in _split_wide(b, mask):
+            sub = mask[:, c0 - b.x0 : c1 - b.x0]
+            rows = np.nonzero(sub.any(axis=1))[0]
+            if len(rows) == 0:
+                continue
+            y0, y1 = b.y0 + int(rows[0]), b.y0 + int(rows[-1]) + 1
+            pieces.append(((c0, y0, c1 - c0, y1 - y0), mask[y0 - b.y0 : y1 - b.y0, c0 - b.x0 : c1 - b.x0]))
+    regions = []
+    for line, i in _reading_order([p[0] for p in pieces]):
+        (x, y, bw, bh), mask = pieces[i]
+        soft = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        crop = np.where(soft, ink[y : y + bh, x : x + bw], 0.0)
+        box = (x, y, bw, bh) if scale == 1.0 else tuple(int(round(v / scale)) for v in (x, y, bw, bh))
+        regions.append(Region(box, line, frame_ink(crop)))
+    if keep_stages:
+        stages["ink"] = np.round(ink * 255).astype(np.uint8)
+        stages["binary"] = binary
+        vis = cv2.cvtColor(255 - binary, cv2.COLOR_GRAY2BGR)
+        for r in regions:
+            x, y, bw, bh = (int(round(v * scale)) for v in r.box)
+            cv2.rectangle(vis, (x, y), (x + bw - 1, y + bh - 1), (0, 160, 0), max(1, round(max(h, w) / 400)))
+        stages["components"] = vis
+    return Segmentation(regions, stages)
