@@ -7,7 +7,7 @@ Pure numpy + OpenCV; everything random comes from the ``np.random.Generator`` pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -21,8 +21,8 @@ class Sample:
 
     image: np.ndarray  # uint8, (H, W) grayscale or (H, W, 3) BGR, dark ink on light background
     text: str  # the digits shown; lines separated by "\n"
-    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)  # (x, y, w, h), reading order
-    style: str = "drawn"
+    boxes: list[tuple[int, int, int, int]]  # (x, y, w, h) of each digit's ink, reading order
+    style: str
 
 
 # ---------------------------------------------------------------- stroke geometry (unit box, y down)
@@ -75,8 +75,8 @@ _VARIANTS: dict[int, dict[str, callable]] = {
         "plain": lambda: [_cat(_bez((0.08, 0.3), (0.1, -0.06), (0.92, -0.1), (0.88, 0.32)),
                                _bez((0.88, 0.32), (0.75, 0.6), (0.05, 0.98)), _pl((0.95, 0.98)))],
         "loop": lambda: [_cat(_bez((0.08, 0.3), (0.1, -0.06), (0.92, -0.1), (0.88, 0.32)),
-                              _bez((0.88, 0.32), (0.75, 0.6), (0.3, 0.8)),
-                              _bez((0.3, 0.8), (0.05, 1.12), (-0.12, 0.8), (0.3, 0.92)), _pl((0.98, 0.95)))],
+                              _bez((0.88, 0.32), (0.7, 0.62), (0.3, 0.86)), _arc(0.17, 0.87, 0.13, 0.11, 0, 320),
+                              _pl((0.98, 0.97)))],
     },
     3: {
         "round": lambda: [_cat(_arc(0.48, 0.26, 0.38, 0.26, -160, 100), _arc(0.48, 0.74, 0.44, 0.26, -100, 155))],
@@ -122,10 +122,6 @@ _VARIANTS: dict[int, dict[str, callable]] = {
 }
 VARIANTS: dict[int, tuple[str, ...]] = {d: tuple(v) for d, v in _VARIANTS.items()}
 
-_FONTS = (cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, cv2.FONT_HERSHEY_SCRIPT_COMPLEX, cv2.FONT_HERSHEY_SIMPLEX,
-          cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX)
-
-
 def _densify(p: np.ndarray, step: float = 0.012) -> np.ndarray:
     seg = np.hypot(*np.diff(p, axis=0).T)
     s = np.concatenate([[0.0], np.cumsum(seg)])
@@ -143,11 +139,11 @@ def _writer(style: str, rng: np.random.Generator) -> dict:
     base = style if style != "photo" else ("drawn" if rng.random() < 0.5 else "hands")
     w = {"base": base, "slant": rng.uniform(-0.12, 0.35), "aspect": rng.uniform(0.52, 0.75)}
     if base == "drawn":
-        w.update(pen=rng.uniform(0.07, 0.15), jit=rng.uniform(0.008, 0.02), vary=False)
+        w.update(pen=rng.uniform(0.07, 0.15), jit=rng.uniform(0.01, 0.03), vary=False)
     else:
         w.update(pen=rng.uniform(0.03, 0.075), jit=rng.uniform(0.015, 0.03), vary=True,
-                 font=(int(rng.choice(_FONTS)) | (cv2.FONT_ITALIC if rng.random() < 0.3 else 0))
-                 if rng.random() < 0.5 else None, fthick=int(rng.integers(2, 9)))
+                 font=("sans", "italic", "uni")[rng.integers(3)] if rng.random() < 0.35 else None,
+                 weight=rng.uniform(150, 430), fid=int(rng.integers(5)), italic=bool(rng.random() < 0.3))
     return w
 
 
@@ -159,6 +155,8 @@ def _tight(m: np.ndarray, thr: float = 0.04) -> np.ndarray:
 
 def _to_height(m: np.ndarray, height: float) -> np.ndarray:
     f = height / m.shape[0]
+    if round(height) == m.shape[0]:
+        return m
     size = (max(1, round(m.shape[1] * f)), max(1, round(m.shape[0] * f)))
     return _tight(cv2.resize(m, size, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR))
 
@@ -201,17 +199,30 @@ def _stroke_mask(digit: int, w: dict, rng: np.random.Generator, height: float, v
     return _tight(m)
 
 
+def _put_glyph(ch: str, w: dict, rng: np.random.Generator) -> np.ndarray:
+    """Render one character ~100 px tall with cv2's built-in fonts (FontFace in cv2 >= 5, Hershey before)."""
+    m = np.zeros((200, 200), np.uint8)
+    if hasattr(cv2, "FontFace"):  # cv2 5: Hershey ids map to built-in sans/italic; weight gives pen width
+        face = "uni" if ch == "0" and w["font"] != "uni" else w["font"]  # avoid the slashed zero
+        cv2.putText(m, ch, (50, 150), 255, cv2.FontFace(face), 100, int(w["weight"] + rng.integers(-40, 41)))
+    else:
+        font = (cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, cv2.FONT_HERSHEY_SCRIPT_COMPLEX, cv2.FONT_HERSHEY_SIMPLEX,
+                cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX)[w["fid"]] | (cv2.FONT_ITALIC * w["italic"])
+        cv2.putText(m, ch, (50, 150), font, 3.0, 255, max(1, int(w["weight"] / 80)), cv2.LINE_AA)
+    return m.astype(np.float32) / 255
+
+
 def _font_mask(digit: int, w: dict, rng: np.random.Generator, height: float) -> np.ndarray:
-    th = max(1, w["fthick"] + int(rng.integers(-1, 2)))
-    (tw, tht), base = cv2.getTextSize(str(digit), w["font"], 4.0, th)
-    m = np.zeros((tht + base + 4 * th + 40, tw + 4 * th + 40), np.uint8)
-    cv2.putText(m, str(digit), (20 + 2 * th, 20 + tht + th), w["font"], 4.0, 255, th, cv2.LINE_AA)
-    m = _tight(m.astype(np.float32) / 255)
-    h0, s = m.shape[0], w["slant"] * 0.8 + rng.normal(0, 0.04)  # affine shear: top moves right by s*h
-    m = cv2.copyMakeBorder(m, 4, 4, 4, 4, cv2.BORDER_CONSTANT, value=0)
-    a = np.float32([[1, -s, s * h0 + 4 + (abs(s) * h0 if s < 0 else 0)], [0, 1, 0]])
-    m = cv2.warpAffine(m, a, (m.shape[1] + int(abs(s) * h0) + 8, m.shape[0]), flags=cv2.INTER_LINEAR)
-    return _to_height(_tight(m), height)
+    m = _tight(_put_glyph(str(digit), w, rng))
+    h0, s = m.shape[0], w["slant"] * 0.7 + rng.normal(0, 0.04)  # affine shear warp: top moves right by s*h
+    m = cv2.copyMakeBorder(m, 8, 8, 8, 8, cv2.BORDER_CONSTANT, value=0)
+    a = np.float32([[1, -s, s * h0 + (abs(s) * h0 if s < 0 else 0)], [0, 1, 0]])
+    m = cv2.warpAffine(m, a, (m.shape[1] + int(abs(s) * h0) + 2, m.shape[0]), flags=cv2.INTER_LINEAR)
+    yy, xx = np.mgrid[0: m.shape[0], 0: m.shape[1]].astype(np.float32)  # smooth elastic wobble
+    ph, amp = rng.uniform(0, 2 * np.pi, 4), 0.025 * h0
+    mx = xx + amp * np.sin(yy / h0 * rng.uniform(3, 6) + ph[0]) * rng.uniform(0.5, 1)
+    my = yy + amp * np.sin(xx / h0 * rng.uniform(3, 6) + ph[1]) * rng.uniform(0.5, 1)
+    return _to_height(_tight(cv2.remap(m, mx.astype(np.float32), my.astype(np.float32), cv2.INTER_LINEAR)), height)
 
 
 def _digit_mask(digit: int, w: dict, rng: np.random.Generator, height: float, variant: str | None = None) -> np.ndarray:
@@ -244,7 +255,7 @@ def _ink_on_paper(ink: np.ndarray, style: str, rng: np.random.Generator) -> np.n
     light *= 1 - rng.uniform(0.08, 0.3) * ((xx - cx) ** 2 + (yy - cy) ** 2) / 2  # vignette
     b = rng.uniform(0, np.pi)
     d = np.cos(b) * xx + np.sin(b) * yy - rng.uniform(-0.8, 0.8)
-    light *= 1 - rng.uniform(0.12, 0.35) * np.exp(-((d / rng.uniform(0.15, 0.5)) ** 4))  # shadow band
+    light *= 1 - rng.uniform(0.12, 0.35) * np.exp(-((d / rng.uniform(0.15, 0.5)) ** 2))  # soft shadow band
     base = rng.uniform(185, 232)
     paper = np.array([base - rng.uniform(0, 14), base + rng.uniform(0, 6), base + rng.uniform(2, 14)])
     tex = cv2.resize(rng.normal(0, 2.5, (h // 6 + 2, wd // 6 + 2)), (wd, h), interpolation=cv2.INTER_CUBIC)
@@ -308,7 +319,7 @@ def _single(digit: int, style: str, rng: np.random.Generator, canvas: tuple[int,
     _check_style(style)
     h, w = canvas
     m = _digit_mask(digit, _writer(style, rng), rng, rng.uniform(*frac) * min(h, w), variant)
-    margin = max(3, int(0.04 * min(h, w)))
+    margin = max(3, int(0.06 * min(h, w)))
     f = min(1.0, (h - 2 * margin) / m.shape[0], (w - 2 * margin) / m.shape[1])
     if f < 1:
         m = _to_height(m, m.shape[0] * f)

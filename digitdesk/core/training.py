@@ -190,14 +190,14 @@ class _Run:
         return self.cancelled
 
     def epoch_end(self, epoch: int, logs: dict) -> bool:
+        if self.cancelled:
+            return True  # an interrupted epoch: not counted, its weights are not a candidate
         now = time.perf_counter()
         self.epochs_run = epoch + 1
         self.samples_seen += self.n_train
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
         val_acc = logs.get("val_accuracy")
-        if self.cancelled and val_acc is None:
-            return True  # interrupted mid-epoch: Keras reports no validation for it
         score = float(val_acc if val_acc is not None else logs.get("accuracy", 0.0))
         if score > self.best_score:
             self.best_score, self.best_epoch, self.waited = score, epoch + 1, 0

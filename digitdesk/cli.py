@@ -1,0 +1,227 @@
+"""The ``digitdesk`` command: the desktop app without a sub-command, the engine with one.
+
+TensorFlow is imported only by the sub-commands that need it, so ``--help`` and ``--version``
+answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from digitdesk import __version__
+from digitdesk.core.errors import DigitdeskError
+
+EXIT_ERROR = 1
+EXIT_SOME_FAILED = 2
+
+
+def _quiet_tensorflow() -> None:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _load_recognizer(model: str | None):
+    _quiet_tensorflow()
+    from digitdesk.core.recognizer import Recognizer
+
+    return Recognizer.load(model)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from digitdesk.core.imageio import read_image
+
+    rec = _load_recognizer(args.model)
+    results, failed = [], False
+    for name in args.images:
+        try:
+            entry = {"file": name, **rec.read(read_image(name)).to_dict()}
+        except DigitdeskError as exc:
+            entry, failed = {"file": name, "error": str(exc)}, True
+        results.append(entry)
+        if not args.json:
+            if "error" in entry:
+                print(f"{name}: error: {entry['error']}")
+            else:
+                shown = entry["text"].replace("\n", " / ") or "(no digits found)"
+                confs = " ".join(f"{d['digit']}:{d['confidence']:.2f}" for d in entry["digits"])
+                print(f"{name}: {shown}" + (f"   [{confs}]" if confs else ""))
+    if args.json:
+        print(json.dumps(results))
+    return EXIT_SOME_FAILED if failed else 0
+
+
+class ProgressBar:
+    """A one-line text progress bar on stderr: epoch, batch, loss, accuracy, speed and time left."""
+
+    def __init__(self, stream=sys.stderr, width: int = 24):
+        self.stream, self.width = stream, width
+        self.last = 0.0
+        self.tty = stream.isatty()
+
+    def __call__(self, p) -> None:
+        now = time.perf_counter()
+        if p.kind == "batch" and now - self.last < (0.1 if self.tty else 10.0) and p.batch != p.batches:
+            return
+        self.last = now
+        done = p.batch / max(p.batches, 1)
+        bar = "#" * int(done * self.width) + "-" * (self.width - int(done * self.width))
+        left = ((p.epochs - p.epoch) + (1 - done)) * p.batches * (p.elapsed / max(((p.epoch - 1) + done) * p.batches, 1))
+        line = (f"epoch {p.epoch}/{p.epochs} [{bar}] {p.batch}/{p.batches}  loss {p.loss:.4f}  "
+                f"acc {p.accuracy:.4f}  {p.samples_per_s:,.0f} samples/s  {_duration(left)} left")
+        if p.kind == "epoch":
+            val = f"  val_loss {p.val_loss:.4f}  val_acc {p.val_accuracy:.4f}" if p.val_accuracy is not None else ""
+            line = (f"epoch {p.epoch}/{p.epochs}  loss {p.loss:.4f}  acc {p.accuracy:.4f}{val}  "
+                    f"{p.samples_per_s:,.0f} samples/s  {_duration(p.elapsed)} elapsed")
+            self.stream.write(("\r\x1b[K" if self.tty else "") + line + "\n")
+        elif self.tty:
+            self.stream.write("\r\x1b[K" + line)
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}" if seconds < 3600 else f"{seconds // 3600}h{seconds % 3600 // 60:02d}"
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    _quiet_tensorflow()
+    from digitdesk.core.augment import AugmentParams
+    from digitdesk.core.data import load_source
+    from digitdesk.core.trainjob import train_and_save
+    from digitdesk.core.training import TrainConfig
+
+    config = TrainConfig(
+        arch=args.arch, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+        schedule=args.schedule, augment=args.augment, augment_params=AugmentParams(),
+        validation_split=args.val_split, early_stopping=args.early_stopping, seed=args.seed,
+    )
+    initial = None
+    if args.fine_tune:
+        from digitdesk.core.modelio import load_model
+
+        initial = load_model(args.fine_tune)
+        config.arch = "fine-tuned"
+    dataset = load_source(args.data)
+    print(f"training {args.arch} on {dataset.source}: {len(dataset.train)} images, "
+          f"{config.epochs} epochs", file=sys.stderr)
+    try:
+        result, meta = train_and_save(config, dataset, args.out, on_progress=ProgressBar(),
+                                      initial_model=initial, name=Path(args.out).stem)
+    except KeyboardInterrupt:
+        print("\ninterrupted: nothing saved", file=sys.stderr)
+        return 130
+    acc = meta.get("test_accuracy")
+    print(f"saved {args.out} ({meta['parameters']:,} parameters, best epoch {result.best_epoch}"
+          + (f", test accuracy {acc * 100:.2f}%" if acc is not None else "") + ")")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from digitdesk.core.data import load_source
+    from digitdesk.core.evaluate import report, save_confusion_png
+
+    rec = _load_recognizer(args.model)
+    dataset = load_source(args.data)
+    test = dataset.test
+    probs = _classify_all(rec, test.images)
+    rep = report(test.labels, probs.argmax(axis=1))
+    print(f"model: {rec.path}\ndata: {dataset.source} (test split, {len(test)} images)\n")
+    print(rep.format())
+    if args.report:
+        out = Path(args.report)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text(json.dumps({"model": str(rec.path), "data": dataset.source, **rep.to_dict()}, indent=2))
+        save_confusion_png(rep, str(out / "confusion.png"))
+        print(f"\nreport written to {out}/report.json and {out}/confusion.png")
+    return 0
+
+
+def _classify_all(rec, images, chunk: int = 2048):
+    import numpy as np
+
+    return np.concatenate([rec.classify(images[i : i + chunk]) for i in range(0, len(images), chunk)])
+
+
+def cmd_kaggle(args: argparse.Namespace) -> int:
+    from digitdesk.core.data import load_kaggle_csv
+
+    split = load_kaggle_csv(args.test)
+    rec = _load_recognizer(args.model)
+    labels = _classify_all(rec, split.images).argmax(axis=1)
+    lines = ["ImageId,Label"] + [f"{i + 1},{int(d)}" for i, d in enumerate(labels)]
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print(f"wrote {len(labels)} predictions to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from digitdesk.core.models import ZOO
+
+    parser = argparse.ArgumentParser(
+        prog="digitdesk",
+        description="Recognize handwritten digits. Without a command, opens the desktop app.",
+    )
+    parser.add_argument("--version", action="version", version=f"digitdesk {__version__}")
+    parser.add_argument("--camera", help="webcam source for the app: a camera index, a video file or a folder of images")
+    parser.add_argument("--model", help="model file (.keras) for the app (default: the active or bundled model)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("predict", help="read the digits in image files")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--model", help="model file (default: the bundled model)")
+    p.add_argument("--json", action="store_true", help="print one JSON array with a result per file")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("train", help="train a model and save it with its metadata")
+    p.add_argument("--arch", default="digitnet", choices=sorted(ZOO), help="architecture (default: digitnet)")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 0.001)")
+    p.add_argument("--schedule", default="cosine", choices=["constant", "cosine", "exponential", "plateau"])
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+                   help="random rotation, scale, shift, shear and stroke thickness (default: on)")
+    p.add_argument("--val-split", type=float, default=0.1, help="fraction held out for validation (default: 0.1)")
+    p.add_argument("--early-stopping", type=int, default=0, metavar="PATIENCE", help="stop after PATIENCE epochs without improvement")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fine-tune", metavar="MODEL", help="start from this model instead of a new one")
+    p.add_argument("--data", metavar="SRC", help="mnist (default), an MNIST folder or npz, a Kaggle train.csv, or a folder of 0/..9/ images")
+    p.add_argument("--out", default="model.keras", help="where to save the model (default: model.keras)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="accuracy, per-class report and confusion matrix on a test split")
+    p.add_argument("--model", help="model file (default: the bundled model)")
+    p.add_argument("--data", metavar="SRC", help="as for train (default: MNIST test split)")
+    p.add_argument("--report", metavar="DIR", help="also write report.json and confusion.png here")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("kaggle", help="write a Kaggle Digit Recognizer submission")
+    p.add_argument("--test", required=True, help="Kaggle test.csv")
+    p.add_argument("--out", default="submission.csv")
+    p.add_argument("--model", help="model file (default: the bundled model)")
+    p.set_defaults(func=cmd_kaggle)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``digitdesk`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            from digitdesk.gui.app import run
+
+            return run(camera=args.camera, model=args.model)
+        return args.func(args)
+    except DigitdeskError as exc:
+        print(f"digitdesk: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("digitdesk: interrupted", file=sys.stderr)
+        return 130
