@@ -105,8 +105,15 @@ class _Blob:
 
 
 def _should_merge(a: _Blob, b: _Blob, typical_h: float) -> bool:
+    """Strokes of one digit: stacked with horizontal overlap (a 5's flag, a 7's bar, a 4 in two
+    strokes), close vertically, and together no taller than a digit."""
     overlap = min(a.x1, b.x1) - max(a.x0, b.x0)
-    if overlap < 0.5 * min(a.w, b.w):
+    small = min(a, b, key=lambda blob: blob.h)
+    is_fragment = small.h < 0.5 * typical_h
+    if is_fragment:
+        if overlap < -0.1 * typical_h:  # a detached flag or bar may sit just beside its body
+            return False
+    elif overlap < 0.5 * min(a.w, b.w):
         return False
     gap = max(a.y0, b.y0) - min(a.y1, b.y1)
     if gap > 0.3 * max(a.h, b.h, typical_h * 0.5):
@@ -134,11 +141,11 @@ def _merge_strokes(blobs: list[_Blob]) -> list[_Blob]:
     return blobs
 
 
-def _split_wide(blob: _Blob, binary_mask: np.ndarray) -> list[tuple[int, int]]:
-    """Column ranges of touching digits inside a blob that is much wider than tall."""
-    if blob.w < 1.6 * blob.h:
+def _split_wide(blob: _Blob, mask: np.ndarray) -> list[tuple[int, int]]:
+    """Column ranges of touching digits inside a blob much wider than tall (``mask``: its pixels)."""
+    if blob.w < 1.15 * blob.h:
         return [(blob.x0, blob.x1)]
-    cols = binary_mask[blob.y0 : blob.y1, blob.x0 : blob.x1].sum(axis=0).astype(float)
+    cols = mask.sum(axis=0).astype(float)
     parts = max(2, round(blob.w / (0.8 * blob.h)))
     cuts = []
     for k in range(1, parts):

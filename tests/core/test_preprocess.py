@@ -1,0 +1,73 @@
+"""No Qt needed. MNIST framing properties on real images, and that it matches MNIST."""
+
+import cv2
+import numpy as np
+import pytest
+
+from digitdesk.core.preprocess import CENTRE, centre_of_mass, frame_digit, frame_ink, is_dark_on_light, to_gray
+
+
+def _extent(img28):
+    ys, xs = np.nonzero(img28)
+    return ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
+
+
+def _drawn(text="7", size=(300, 220), thickness=18, offset=(30, 250), scale=7.0):
+    img = np.full(size, 255, np.uint8)
+    cv2.putText(img, text, offset, cv2.FONT_HERSHEY_SIMPLEX, scale, 0, thickness, cv2.LINE_AA)
+    return img
+
+
+@pytest.mark.parametrize("img", [
+    _drawn("7"), _drawn("1", size=(300, 300), offset=(200, 280)), _drawn("0", size=(400, 260), thickness=4, scale=3.0, offset=(10, 90)),
+])
+def test_framing_properties_on_drawn_digits(img):
+    out = frame_digit(img)
+    assert out.shape == (28, 28) and out.dtype == np.uint8
+    h, w = _extent(out)
+    assert max(h, w) == 20
+    cy, cx = centre_of_mass(out)
+    assert abs(cy - CENTRE) <= 0.5 and abs(cx - CENTRE) <= 0.5
+    # polarity: white ink on black; the border of the frame is background
+    assert out.max() == 255 and out[0].max() == 0 and out[:, 0].max() == 0
+
+
+def test_aspect_ratio_kept():
+    out = frame_digit(_drawn("1", size=(300, 300), offset=(120, 280)))
+    h, w = _extent(out)
+    assert h == 20 and w < 10
+
+
+def test_either_polarity_gives_the_same_frame():
+    img = _drawn("4")
+    a, b = frame_digit(img), frame_digit(255 - img)
+    assert is_dark_on_light(img) and not is_dark_on_light(255 - img)
+    assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_colour_input():
+    img = cv2.cvtColor(_drawn("3"), cv2.COLOR_GRAY2BGR)
+    img[:, :, 0] = np.maximum(img[:, :, 0], 90)  # blue-ish ink
+    assert np.abs(frame_digit(img).astype(int) - frame_digit(_drawn("3")).astype(int)).mean() < 8
+
+
+def test_blank_image_gives_blank_frame():
+    assert frame_ink(np.zeros((50, 50))).max() == 0
+    assert to_gray(np.zeros((5, 5, 3), np.float64)).dtype == np.uint8
+
+
+def test_properties_on_mnist(mnist):
+    for img in mnist.test.images[:500]:
+        out = frame_ink(img)
+        h, w = _extent(out)
+        assert max(h, w) == 20
+        cy, cx = centre_of_mass(out)
+        assert abs(cy - CENTRE) <= 0.5 and abs(cx - CENTRE) <= 0.5
+
+
+def test_reframing_mnist_costs_at_most_0_3_points(mnist, recognizer):
+    images, labels = mnist.test.images, mnist.test.labels
+    reframed = np.stack([frame_ink(img) for img in images])
+    raw = (recognizer.classify(images).argmax(1) == labels).mean()
+    ours = (recognizer.classify(reframed).argmax(1) == labels).mean()
+    assert raw - ours <= 0.003, f"raw {raw:.4f} vs re-framed {ours:.4f}"

@@ -1,0 +1,126 @@
+"""No Qt needed. Finding digits in larger images: strokes merged, specks and lines dropped,
+reading order, either polarity, uneven light, JPEG noise, rotation, EXIF orientation."""
+
+import cv2
+import numpy as np
+import pytest
+
+from digitdesk.core import synth
+from digitdesk.core.segment import segment
+
+
+def _matches(found, expected):
+    """Each found box's centre lies in the expected box of the same index, and vice versa."""
+    if len(found) != len(expected):
+        return False
+    for (fx, fy, fw, fh), (ex, ey, ew, eh) in zip(found, expected):
+        if not (ex <= fx + fw / 2 <= ex + ew and ey <= fy + fh / 2 <= ey + eh):
+            return False
+        if not (fx <= ex + ew / 2 <= fx + fw and fy <= ey + eh / 2 <= fy + fh):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("style", synth.STYLES)
+def test_numbers_found_in_reading_order(style):
+    rng = np.random.default_rng(11)
+    good, texts = 0, []
+    for k in range(40):
+        digits = "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(2, 6))))
+        text = digits[:2] + "\n" + digits[2:] if k % 4 == 0 and len(digits) > 2 else digits
+        sample = synth.make_number_sample(text, style, rng)
+        seg = segment(sample.image)
+        lines = [r.line for r in seg.regions]
+        expected_lines = [i for i, part in enumerate(text.split("\n")) for _ in part]
+        good += _matches([r.box for r in seg.regions], sample.boxes) and lines == expected_lines
+    assert good >= 37, f"{good}/40 {style} numbers segmented right"
+
+
+@pytest.mark.parametrize("variant", [(4, "open"), (5, "two_stroke_gap"), (7, "crossed"), (1, "flag_base")])
+def test_two_stroke_digits_are_one_digit(variant):
+    digit, name = variant
+    for seed in range(6):
+        img = synth.render_digit(digit, "drawn", np.random.default_rng(seed), variant=name)
+        canvas = np.full((300, 300), 255, np.uint8)
+        canvas[50:50 + img.shape[0], 50:50 + img.shape[1]] = img[: 250, : 250]
+        assert len(segment(canvas).regions) == 1, (digit, name, seed)
+
+
+def _number_canvas(text="305", size=(240, 520), scale=4.5, thickness=16):
+    img = np.full(size, 255, np.uint8)
+    cv2.putText(img, text, (30, size[0] - 60), cv2.FONT_HERSHEY_SIMPLEX, scale, 0, thickness, cv2.LINE_AA)
+    return img
+
+
+def _xs(seg):
+    return [r.box[0] for r in seg.regions]
+
+
+def test_specks_ruled_lines_and_page_border_dropped():
+    img = _number_canvas()
+    clean = segment(img)
+    assert len(clean.regions) == 3
+    noisy = img.copy()
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        cv2.circle(noisy, (int(rng.integers(0, 520)), int(rng.integers(0, 240))), 1, 0, -1)
+    cv2.line(noisy, (0, 200), (519, 200), 90, 2)  # ruled line under the digits
+    cv2.rectangle(noisy, (3, 3), (516, 236), 40, 3)  # page border
+    seg = segment(noisy)
+    assert len(seg.regions) == 3
+    assert np.allclose(_xs(seg), _xs(clean), atol=4)
+
+
+def test_either_polarity_and_colour():
+    img = _number_canvas()
+    dark = segment(255 - img)
+    colour = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    colour[img > 128] = (40, 200, 240)  # yellow paper
+    assert len(dark.regions) == len(segment(colour).regions) == 3
+    assert np.allclose(_xs(dark), _xs(segment(img)), atol=3)
+
+
+def test_uneven_lighting_jpeg_and_rotation():
+    img = _number_canvas().astype(np.float32)
+    h, w = img.shape
+    light = np.linspace(0.35, 1.0, w)[None, :] * np.linspace(0.8, 1.0, h)[:, None]
+    shaded = np.clip(img * light + np.random.default_rng(1).normal(0, 6, img.shape), 0, 255).astype(np.uint8)
+    rot = cv2.warpAffine(shaded, cv2.getRotationMatrix2D((w / 2, h / 2), 7, 1.0), (w, h), borderMode=cv2.BORDER_REPLICATE)
+    ok, jpg = cv2.imencode(".jpg", rot, [cv2.IMWRITE_JPEG_QUALITY, 40])
+    seg = segment(cv2.imdecode(jpg, cv2.IMREAD_GRAYSCALE))
+    assert len(seg.regions) == 3
+
+
+def test_touching_digits_are_split():
+    img = np.full((200, 300), 255, np.uint8)
+    for cx in (100, 192):  # two zeros joined by a connecting stroke, as in joined-up writing
+        cv2.ellipse(img, (cx, 100), (38, 70), 0, 0, 360, 0, 10, cv2.LINE_AA)
+    cv2.line(img, (135, 110), (157, 110), 0, 8, cv2.LINE_AA)
+    n, *_ = cv2.connectedComponentsWithStats((img < 128).astype(np.uint8))
+    assert n - 1 == 1  # they do touch
+    regions = segment(img).regions
+    assert len(regions) == 2
+    assert regions[0].box[0] < 80 and regions[1].box[0] > 130
+
+
+def test_empty_and_degenerate_images():
+    assert segment(np.full((300, 300), 255, np.uint8)).regions == []
+    assert segment(np.zeros((1, 1), np.uint8)).regions == []
+    assert segment(np.full((50, 50, 3), 128, np.uint8)).regions == []
+    noise = np.random.default_rng(0).integers(235, 256, (300, 300)).astype(np.uint8)
+    assert segment(noise).regions == []
+
+
+def test_big_photo_boxes_in_image_coordinates():
+    img = _number_canvas("42", size=(240, 300))
+    big = cv2.resize(img, None, fx=6, fy=6, interpolation=cv2.INTER_LINEAR)  # 1440 x 1800
+    small_seg, big_seg = segment(img), segment(big)
+    assert len(big_seg.regions) == 2
+    for a, b in zip(small_seg.regions, big_seg.regions):
+        assert np.allclose(np.array(b.box) / 6, a.box, atol=3)
+
+
+def test_stages_for_the_pipeline_view():
+    seg = segment(_number_canvas(), keep_stages=True)
+    assert {"gray", "ink", "binary", "components"} <= set(seg.stages)
+    assert seg.stages["components"].ndim == 3
