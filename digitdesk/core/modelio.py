@@ -98,6 +98,9 @@ def load_model(path: str | os.PathLike):
     if not path.is_file():
         raise ModelError(f"{path}: no such model file")
     _check_archive(path)
+    from digitdesk.core.tfimport import import_tensorflow
+
+    import_tensorflow()
     import keras
 
     try:

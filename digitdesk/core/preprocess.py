@@ -11,38 +11,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from digitdesk.core.imageio import to_gray
+
+__all__ = ["to_gray", "frame_digit", "frame_ink", "to_ink", "is_dark_on_light", "centre_of_mass"]
+
 PREPROCESS_VERSION = 1
 BOX = 20  # longer side of the ink in the 28x28 frame
 SIZE = 28
 CENTRE = 14.0  # where MNIST puts the centre of mass (row and column index)
 INK_FLOOR = 0.08  # ink below this fraction of the maximum counts as background
-
-
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """uint8 grayscale of a grayscale, BGR or BGRA image."""
-    image = np.asarray(image)
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    if image.ndim == 3:
-        code = cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY
-        image = cv2.cvtColor(np.ascontiguousarray(image[:, :, : min(image.shape[2], 4)]), code)
-    if image.dtype != np.uint8:
-        image = _to_uint8(image)
-    return image
-
-
-def _to_uint8(image: np.ndarray) -> np.ndarray:
-    if image.dtype == np.bool_:
-        return image.astype(np.uint8) * 255
-    f = image.astype(np.float32)
-    if not np.isfinite(f).all():
-        f = np.nan_to_num(f, nan=0.0, posinf=0.0, neginf=0.0)
-    lo, hi = float(f.min(initial=0.0)), float(f.max(initial=0.0))
-    if np.issubdtype(image.dtype, np.floating) and lo >= 0.0 and hi <= 1.0:
-        return np.round(f * 255).astype(np.uint8)
-    if hi - lo < 1e-12:
-        return np.zeros(f.shape, np.uint8)
-    return np.round((f - lo) * (255.0 / (hi - lo))).astype(np.uint8)
 
 
 def is_dark_on_light(gray: np.ndarray) -> bool:

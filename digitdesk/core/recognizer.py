@@ -15,6 +15,7 @@ import numpy as np
 from digitdesk.core.modelio import check_contract, load_model, read_metadata
 from digitdesk.core.paths import default_model_path
 from digitdesk.core.segment import segment
+from digitdesk.core.tfimport import import_tensorflow
 
 UNCERTAIN_BELOW = 0.70  # a digit read with less confidence is marked uncertain
 
@@ -65,7 +66,7 @@ class Recognizer:
     """A digit model ready for fast inference. Build with :meth:`load` or from a Keras model."""
 
     def __init__(self, model, path: str | os.PathLike | None = None, metadata: dict | None = None):
-        import tensorflow as tf
+        tf = import_tensorflow()
 
         check_contract(model, str(path or "model"))
         self.model = model

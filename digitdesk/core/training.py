@@ -243,6 +243,9 @@ def train(
     Without ``validation``, ``config.validation_split`` of ``data`` is held out. ``should_stop``
     is polled after every batch; the run then ends within one batch.
     """
+    from digitdesk.core.tfimport import import_tensorflow
+
+    import_tensorflow()
     import keras
 
     from digitdesk.core.models import build

@@ -33,7 +33,9 @@ def test_framing_properties_on_drawn_digits(img):
 
 
 def test_aspect_ratio_kept():
-    out = frame_digit(_drawn("1", size=(300, 300), offset=(120, 280)))
+    img = np.full((300, 300), 255, np.uint8)
+    cv2.line(img, (150, 40), (160, 260), 0, 16, cv2.LINE_AA)  # a "1": tall and narrow
+    out = frame_digit(img)
     h, w = _extent(out)
     assert h == 20 and w < 10
 

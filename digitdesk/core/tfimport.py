@@ -1,0 +1,31 @@
+"""Import TensorFlow once, quietly: its C++ start-up messages (oneDNN notices, absl warnings)
+are written straight to file descriptor 2 before any log level applies."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def import_tensorflow():
+    """``import tensorflow`` with its native start-up chatter silenced; returns the module."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no real stderr (e.g. a windowed app)
+        import tensorflow
+
+        return tensorflow
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow
+        import keras  # noqa: F401  (its backend start-up prints too)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return tensorflow
