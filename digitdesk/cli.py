@@ -20,9 +20,9 @@ EXIT_SOME_FAILED = 2
 
 
 def _quiet_tensorflow() -> None:
-    import os
+    from digitdesk.core.tfimport import import_tensorflow
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()
 
 
 def _load_recognizer(model: str | None):
@@ -124,6 +124,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    _quiet_tensorflow()
     from digitdesk.core.data import load_source
     from digitdesk.core.evaluate import report, save_confusion_png
 
