@@ -32,7 +32,7 @@ class TrainConfig:
     validation_split: float = 0.1
     early_stopping: int = 0  # patience in epochs; 0 = off
     seed: int = 0
-    keep: str = "best"  # "best" (highest val accuracy) or "last" weights
+    keep: str = "best"  # "best" (lowest validation loss) or "last" weights
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -198,7 +198,10 @@ class _Run:
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
         val_acc = logs.get("val_accuracy")
-        score = float(val_acc if val_acc is not None else logs.get("accuracy", 0.0))
+        # "Best" is the lowest validation loss: smoother than validation accuracy, whose
+        # differences of a few samples are noise (training loss when there is no validation).
+        val_loss = logs.get("val_loss")
+        score = -float(val_loss if val_loss is not None else logs.get("loss", math.inf))
         if score > self.best_score:
             self.best_score, self.best_epoch, self.waited = score, epoch + 1, 0
             self.best_weights = self.model.get_weights()
