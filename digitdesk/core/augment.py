@@ -23,31 +23,42 @@ class AugmentParams:
         return asdict(self)
 
 
-def augment_batch(images, params: AugmentParams = AugmentParams()):
-    """Randomly transform a float32 batch ``(B, 28, 28, 1)`` of 0..255 pixels."""
+def augment_batch(images, params: AugmentParams = AugmentParams(), seed=None):
+    """Randomly transform a float32 batch ``(B, 28, 28, 1)`` of 0..255 pixels.
+
+    ``seed`` (a shape-[2] int tensor) makes the draw stateless: the same seed, the same result,
+    however ``tf.data`` schedules its parallel calls.
+    """
     import tensorflow as tf
 
     b = tf.shape(images)[0]
+    if seed is None:
+        seed = tf.random.uniform([2], 0, 2**31 - 1, dtype=tf.int64)
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 12)
+
+    def draw(i, shape, lo=0.0, hi=1.0):
+        return tf.random.stateless_uniform(shape, seeds[i], lo, hi)
+
     x = images
     # Stroke thickness: blend each image towards its grey-scale dilation or erosion.
     dil = tf.nn.max_pool2d(x, 3, 1, "SAME")
     ero = -tf.nn.max_pool2d(-x, 2, 1, "SAME")
-    u = tf.random.uniform([b, 1, 1, 1])
-    amount = tf.random.uniform([b, 1, 1, 1], 0.3, 1.0)
+    u = draw(0, [b, 1, 1, 1])
+    amount = draw(1, [b, 1, 1, 1], 0.3, 1.0)
     thick = tf.cast(u < params.thicken, tf.float32) * amount
     thin = tf.cast((u >= params.thicken) & (u < params.thicken + params.thin), tf.float32) * amount
     x = x + thick * (dil - x) + thin * (ero - x)
 
     # One affine map per sample: output pixel -> input pixel, about the image centre.
-    def uni(r):
-        return tf.random.uniform([b], -r, r)
+    def uni(i, r):
+        return draw(i, [b], -r, r)
 
-    angle = uni(params.rotation * math.pi / 180.0)
-    s = 1.0 + uni(params.scale)
-    a = 1.0 + uni(params.aspect)
+    angle = uni(2, params.rotation * math.pi / 180.0)
+    s = 1.0 + uni(3, params.scale)
+    a = 1.0 + uni(4, params.aspect)
     sx, sy = s * a, s / a
-    shear = uni(params.shear)
-    tx, ty = uni(params.shift), uni(params.shift)
+    shear = uni(5, params.shear)
+    tx, ty = uni(6, params.shift), uni(7, params.shift)
     cos, sin = tf.cos(angle), tf.sin(angle)
     # forward = R @ Shear @ Scale; we need its inverse for the projective transform.
     f00, f01 = cos * sx, (cos * shear - sin) * sy

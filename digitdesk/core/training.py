@@ -96,12 +96,15 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, augmen
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
-
-    def to_float(x, y):
-        x = tf.cast(x, tf.float32)[..., tf.newaxis]
-        return (augment_batch(x, augment) if augment is not None else x), y
-
-    return ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    if augment is None:
+        ds = ds.map(lambda x, y: (tf.cast(x, tf.float32)[..., tf.newaxis], y), num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        # One stateless seed per batch, new every epoch yet reproducible from ``seed``.
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip((ds, seeds)).map(
+            lambda xy, s: (augment_batch(tf.cast(xy[0], tf.float32)[..., tf.newaxis], augment, s), xy[1]),
+            num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def split_validation(data: Split, fraction: float, seed: int) -> tuple[Split, Split | None]:
