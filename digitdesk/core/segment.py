@@ -36,22 +36,43 @@ class Segmentation:
     stages: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def ink_map(gray: np.ndarray) -> np.ndarray:
-    """Ink strength 0..1 relative to the local paper brightness, for dark or light ink."""
+def ink_map(gray: np.ndarray, stroke: float | None = None) -> np.ndarray:
+    """Ink strength 0..1 relative to the local paper brightness, for dark or light ink.
+
+    The paper is estimated by a closing wider than the strokes: about a quarter of the image
+    without ``stroke``, three stroke widths with it (so broad shadows stay paper).
+    """
     g = gray.astype(np.float32)
     if not is_dark_on_light(gray):
         g = 255.0 - g
     h, w = g.shape
-    # Paper brightness: a closing (max filter) wider than any stroke, at low resolution.
-    f = max(1, int(max(h, w) / 128))
+    if stroke is None:
+        f = max(1, int(max(h, w) / 128))
+        k_full = max(h, w) / 8
+    else:
+        f = max(1, int(stroke / 2))
+        k_full = 3 * stroke
     small = cv2.resize(g, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA) if f > 1 else g
-    k = max(7, int(max(small.shape) / 8) | 1)
+    k = max(5, int(k_full / f) | 1)
     paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     paper = cv2.blur(paper, (k, k))
     if f > 1:
         paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
     paper = np.maximum(paper, g)
     return np.clip((paper - g) / np.maximum(paper, 32.0), 0.0, 1.0)
+
+
+def stroke_width(binary: np.ndarray, min_area: int = 4) -> float | None:
+    """Typical stroke width in pixels (2 x area / perimeter of each blob; a low percentile, so
+    one broad shadow or blot does not count), or None if there is no ink."""
+    contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    widths = []
+    for c in contours:
+        area = cv2.contourArea(c)
+        perimeter = cv2.arcLength(c, True)
+        if area >= min_area and perimeter > 0:
+            widths.append(2 * area / perimeter)
+    return float(np.percentile(widths, 30)) if widths else None
 
 
 def _threshold(ink: np.ndarray) -> np.ndarray:
@@ -195,10 +216,17 @@ def segment(image: np.ndarray, keep_stages: bool = False) -> Segmentation:
     stages: dict[str, np.ndarray] = {"gray": gray} if keep_stages else {}
     if h < 4 or w < 4:
         return Segmentation([], stages)
-    ink = ink_map(gray)
-    binary = _remove_lines(_threshold(ink))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     min_area = max(4, int(h * w * 2e-5))
+    ink = ink_map(gray)
+    binary = _threshold(ink)
+    sw = stroke_width(binary, min_area)
+    if sw is not None and 3 * sw < 0.6 * max(h, w) / 8:
+        # Thin strokes: estimate the paper more locally, so shadows and lighting edges
+        # are not mistaken for ink.
+        ink = ink_map(gray, stroke=max(sw, 1.5))
+        binary = _threshold(ink)
+    binary = _remove_lines(binary)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     blobs = []
     for i in range(1, n):
         x, y, bw, bh, area = (int(v) for v in stats[i])
