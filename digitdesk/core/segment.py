@@ -62,17 +62,15 @@ def ink_map(gray: np.ndarray, stroke: float | None = None) -> np.ndarray:
     return np.clip((paper - g) / np.maximum(paper, 32.0), 0.0, 1.0)
 
 
-def stroke_width(binary: np.ndarray, min_area: int = 4) -> float | None:
-    """Typical stroke width in pixels (2 x area / perimeter of each blob; a low percentile, so
-    one broad shadow or blot does not count), or None if there is no ink."""
-    contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    widths = []
-    for c in contours:
-        area = cv2.contourArea(c)
-        perimeter = cv2.arcLength(c, True)
-        if area >= min_area and perimeter > 0:
-            widths.append(2 * area / perimeter)
-    return float(np.percentile(widths, 30)) if widths else None
+def stroke_width(binary: np.ndarray) -> float | None:
+    """Typical stroke width in pixels, or None if there is no ink: twice the distance to the
+    background along the strokes' centre lines, at a low percentile so that one broad shadow
+    or blot, even one joined to the digits, does not count."""
+    if not binary.any():
+        return None
+    dt = cv2.distanceTransform(binary, cv2.DIST_L2, 3)
+    ridge = (dt > 0) & (dt >= cv2.dilate(dt, np.ones((3, 3), np.uint8)))
+    return float(2 * np.percentile(dt[ridge], 30))
 
 
 def _threshold(ink: np.ndarray) -> np.ndarray:
@@ -219,7 +217,7 @@ def segment(image: np.ndarray, keep_stages: bool = False) -> Segmentation:
     min_area = max(4, int(h * w * 2e-5))
     ink = ink_map(gray)
     binary = _threshold(ink)
-    sw = stroke_width(binary, min_area)
+    sw = stroke_width(binary)
     if sw is not None and 3 * sw < 0.6 * max(h, w) / 8:
         # Thin strokes: estimate the paper more locally, so shadows and lighting edges
         # are not mistaken for ink.

@@ -124,3 +124,14 @@ def test_stages_for_the_pipeline_view():
     seg = segment(_number_canvas(), keep_stages=True)
     assert {"gray", "ink", "binary", "components"} <= set(seg.stages)
     assert seg.stages["components"].ndim == 3
+
+
+def test_shadow_band_is_not_ink():
+    img = _number_canvas("4817", size=(200, 560), scale=3.0, thickness=1).astype(np.float32)
+    h, w = img.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    shadow = np.exp(-((yy - (150 - 0.2 * xx)) / 15.0) ** 2)  # a soft band across the digits
+    shaded = np.clip(img * (1.0 - 0.45 * shadow), 0, 255).astype(np.uint8)
+    seg = segment(shaded)
+    assert len(seg.regions) == 4
+    assert all(r.box[2] < 120 and r.box[3] < 120 for r in seg.regions)  # none swallowed the shadow
