@@ -1,10 +1,15 @@
 """Import TensorFlow once, quietly: its C++ start-up messages (oneDNN notices, absl warnings)
-are written straight to file descriptor 2 before any log level applies."""
+are written straight to file descriptor 2 before any log level applies.
+
+Only the command line (single-threaded, on the main thread) silences them: redirecting the
+process's stderr while other threads run (the GUI loads TensorFlow on a worker) would hide
+their messages too."""
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 
 
 def import_tensorflow():
@@ -12,6 +17,10 @@ def import_tensorflow():
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if threading.current_thread() is not threading.main_thread() or threading.active_count() > 1:
+        import tensorflow
+
+        return tensorflow
     try:
         sys.stderr.flush()
         saved = os.dup(2)

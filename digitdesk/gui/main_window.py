@@ -1,0 +1,325 @@
+"""The main window: Draw, Image and Webcam tabs over one shared model, menus and status bar."""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QByteArray, QEvent, QObject, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
+
+import digitdesk
+from digitdesk.core.paths import resource_path
+from digitdesk.gui.draw_tab import DrawTab
+from digitdesk.gui.image_tab import ImageTab, image_path_from_mime
+from digitdesk.gui.recognition import ModelHolder, model_summary
+from digitdesk.gui.settings import Settings
+from digitdesk.gui.webcam_tab import WebcamTab
+
+if TYPE_CHECKING:
+    from digitdesk.core.recognizer import Recognizer
+
+log = logging.getLogger(__name__)
+TAB_NAMES = ("Draw", "Image", "Webcam")  # Train, Models and Data follow in a later issue
+FIRST_PAINT_WAIT_MS = 300
+
+
+def app_icon() -> QIcon:
+    """The application icon (SVG with PNG fallbacks)."""
+    icon = QIcon()
+    for name in ("icon.svg", "icon-256.png", "icon-64.png"):
+        path = resource_path("resources", name)
+        if path.exists():
+            icon.addFile(str(path))
+    return icon
+
+
+def about_html(rec: "Recognizer | None") -> str:
+    """The About box text: version, model and licences."""
+    if rec is None:
+        model = "no model loaded yet"
+    else:
+        acc = f", MNIST test accuracy {rec.accuracy:.2%}" if rec.accuracy is not None else ""
+        model = f"{html.escape(rec.name)}{acc}<br><small>{html.escape(str(rec.path or ''))}</small>"
+    return (
+        f"<h3>digitdesk {digitdesk.__version__}</h3>"
+        "<p>Recognizes handwritten digits drawn with the mouse, in photos and from a webcam.</p>"
+        f"<p><b>Model:</b> {model}</p>"
+        "<p><b>Licences</b><br>digitdesk: MIT<br>"
+        "MNIST database (Yann LeCun, Corinna Cortes, Christopher J.C. Burges): CC BY-SA 3.0<br>"
+        "Qt and Qt for Python (PySide6): LGPL v3<br>TensorFlow, Keras, OpenCV: Apache 2.0<br>"
+        "NumPy, Matplotlib, Pillow, platformdirs: BSD-style / PSF-style licences</p>"
+    )
+
+
+class MainWindow(QMainWindow):
+    """Three ways to read digits, one model."""
+
+    def __init__(self, model: str | os.PathLike | None = None, camera: str | None = None,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("digitdesk")
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self._model_path = model
+        self._camera = camera
+        self._closed = False
+        self._load_pending = False
+        self.settings = Settings()
+        self.model = ModelHolder(self)
+        self.model.ready.connect(self._on_model_ready)
+        self.model.failed.connect(self._on_model_failed)
+        self.model.loading.connect(lambda what: self._show_model_status("Loading model…"))
+
+        self.draw_tab = DrawTab()
+        self.image_tab = ImageTab()
+        self.webcam_tab = WebcamTab(camera)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("tabs")
+        self.tabs.setDocumentMode(True)
+        for tab, name in zip((self.draw_tab, self.image_tab, self.webcam_tab), TAB_NAMES):
+            self.tabs.addTab(tab, name)
+            tab.status.connect(self._show_activity)
+        self.setCentralWidget(self.tabs)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.image_tab.fileOpened.connect(self._on_file_opened)
+        self.webcam_tab.sendToImage.connect(self._send_to_image)
+        self._last_tab = self.tabs.currentIndex()
+
+        self.model_label = QLabel()
+        self.model_label.setObjectName("modelStatusLabel")
+        self.statusBar().addPermanentWidget(self.model_label)
+        self._show_model_status("Loading model…")
+        self._build_menus()
+        self._restore_state()
+        if camera is not None:
+            self.webcam_tab._resume = True  # --camera: start it when the tab is shown
+
+    # Model ----------------------------------------------------------------------------
+
+    def load_model(self, path: str | os.PathLike | None = None) -> None:
+        """Load a model in the background (default: the one given at start, else the bundled one)."""
+        self._load_pending = False
+        self.model.load(path if path is not None else self._model_path)
+
+    def load_model_soon(self) -> None:
+        """Load the model once the window has painted for the first time (importing TensorFlow
+        holds the GIL for seconds and would slow the first paint), or after 300 ms at most."""
+        self._load_pending = True
+        app = QApplication.instance()
+        app.installEventFilter(self)
+        QTimer.singleShot(FIRST_PAINT_WAIT_MS, self._start_pending_load)
+
+    def _start_pending_load(self) -> None:
+        QApplication.instance().removeEventFilter(self)
+        if self._load_pending and not self._closed:
+            self.load_model()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        """Watch for the window's first paint while a model load is pending."""
+        if (self._load_pending and event.type() == QEvent.Type.Paint and isinstance(obj, QWidget)
+                and obj.window() is self):
+            QTimer.singleShot(0, self._start_pending_load)
+        return False
+
+    def set_recognizer(self, rec: "Recognizer") -> None:
+        """Use an already loaded model (tests, screenshots)."""
+        self.model.set_recognizer(rec)
+
+    @Slot(object)
+    def _on_model_ready(self, rec: "Recognizer") -> None:
+        for tab in (self.draw_tab, self.image_tab, self.webcam_tab):
+            tab.set_recognizer(rec)
+        self._show_model_status(model_summary(rec))
+        self._show_activity("Ready")
+
+    @Slot(str)
+    def _on_model_failed(self, message: str) -> None:
+        self._show_model_status("No model")
+        self.model_label.setToolTip(message)
+        self.draw_tab.set_model_error(message)
+        self._show_activity(message, 0)
+
+    def _show_model_status(self, text: str) -> None:
+        self.model_label.setText(text)
+
+    @Slot(str)
+    def _show_activity(self, text: str, timeout: int = 5000) -> None:
+        self.statusBar().showMessage(text, timeout)
+
+    # Public API -----------------------------------------------------------------------
+
+    def open_image(self, path: str | os.PathLike) -> None:
+        """Load an image into the Image tab as the Open dialog would, and show that tab."""
+        self.tabs.setCurrentWidget(self.image_tab)
+        self.image_tab.open_image(path)
+
+    # Menus ------------------------------------------------------------------------------
+
+    def _action(self, text: str, slot, shortcut=None, menu=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
+        action.triggered.connect(slot)
+        if menu is not None:
+            menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action("&Open image…", self._open_dialog, QKeySequence.StandardKey.Open, file_menu)
+        self._action("&Paste image", self._paste, QKeySequence.StandardKey.Paste, file_menu)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._action("&Export results…", self.image_tab.export_dialog, "Ctrl+E", file_menu)
+        file_menu.addSeparator()
+        self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, file_menu)
+
+        edit_menu = bar.addMenu("&Edit")
+        for action in (self.draw_tab.undo_action, self.draw_tab.clear_action, self.draw_tab.eraser_action):
+            edit_menu.addAction(action)
+
+        view_menu = bar.addMenu("&View")
+        for i, name in enumerate(TAB_NAMES):
+            self._action(f"&{name}", lambda _=False, i=i: self.tabs.setCurrentIndex(i), f"Ctrl+{i + 1}", view_menu)
+        view_menu.addSeparator()
+        view = self.image_tab.view
+        self._action("Zoom &in", lambda: view.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn, view_menu)
+        self._action("Zoom &out", lambda: view.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut, view_menu)
+        self._action("&Fit image", view.fit, "Ctrl+0", view_menu)
+
+        cam_menu = bar.addMenu("&Webcam")
+        self._action("&Start / stop", self._toggle_camera, "Ctrl+Space", cam_menu)
+        self._action("&Freeze", self.webcam_tab.freeze_check.toggle, "Ctrl+F", cam_menu)
+        self._action("Send to &Image tab", self.webcam_tab._send, "Ctrl+Shift+I", cam_menu)
+
+        help_menu = bar.addMenu("&Help")
+        self._action("&About digitdesk", self._about, None, help_menu)
+        self._action("About &Qt", QApplication.aboutQt, None, help_menu)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.settings.recent_files()
+        for path in files:
+            self._action(Path(path).name, lambda _=False, p=path: self.open_image(p), None, self.recent_menu).setToolTip(path)
+        if not files:
+            self.recent_menu.addAction("No recent files").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self._action("Clear list", self.settings.clear_recent_files, None, self.recent_menu)
+
+    def _open_dialog(self) -> None:
+        self.tabs.setCurrentWidget(self.image_tab)
+        self.image_tab.open_dialog()
+
+    def _paste(self) -> None:
+        self.tabs.setCurrentWidget(self.image_tab)
+        self.image_tab.paste()
+
+    def _toggle_camera(self) -> None:
+        self.tabs.setCurrentWidget(self.webcam_tab)
+        self.webcam_tab.toggle()
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About digitdesk", about_html(self.model.recognizer))
+
+    # Events ----------------------------------------------------------------------------
+
+    @Slot(int)
+    def _on_tab_changed(self, index: int) -> None:
+        """The camera runs only while its tab is shown."""
+        self.statusBar().clearMessage()
+        webcam = self.tabs.indexOf(self.webcam_tab)
+        if self._last_tab == webcam and index != webcam:
+            self.webcam_tab.suspend()
+        elif index == webcam:
+            self.webcam_tab.resume()
+        self._last_tab = index
+
+    @Slot(str)
+    def _on_file_opened(self, path: str) -> None:
+        self.settings.add_recent_file(path)
+        self.settings.set_last_folder(Path(path).parent)
+
+    @Slot(object, str)
+    def _send_to_image(self, frame, name: str) -> None:
+        self.tabs.setCurrentWidget(self.image_tab)
+        self.image_tab.open_array(frame, name)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Accept image files and image data anywhere in the window."""
+        mime = event.mimeData()
+        if image_path_from_mime(mime) or mime.hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """Open a dropped image in the Image tab."""
+        self.tabs.setCurrentWidget(self.image_tab)
+        if self.image_tab.open_mime(event.mimeData()):
+            event.acceptProposedAction()
+
+    def showEvent(self, event) -> None:
+        """Start a camera given with --camera if its tab is the current one."""
+        super().showEvent(event)
+        if self.tabs.currentWidget() is self.webcam_tab:
+            self.webcam_tab.resume()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Save the state and stop every worker thread before closing."""
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop the camera and all worker threads (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._save_state()
+        except Exception:  # never block closing on settings
+            log.exception("could not save the settings")
+        self.webcam_tab.shutdown()
+        self.draw_tab.shutdown()
+        self.image_tab.shutdown()
+        self.model.shutdown()
+
+    # Settings ---------------------------------------------------------------------------
+
+    def _save_state(self) -> None:
+        s = self.settings.group("window")
+        s.set("geometry", self.saveGeometry())
+        s.set("state", self.saveState())
+        s.set("tab", self.tabs.currentIndex())
+        self.draw_tab.save_state(self.settings.group("draw"))
+        s = self.settings.group("image")
+        s.set("splitter", self.image_tab.splitter.saveState())
+        self.settings.set_last_folder(self.image_tab.last_folder)
+        spec = self.webcam_tab.source_spec()
+        if spec is not None:
+            self.settings.group("webcam").set("source", spec)
+        self.settings.sync()
+
+    def _restore_state(self) -> None:
+        s = self.settings.group("window")
+        geometry = s.get("geometry", QByteArray())
+        if not geometry or not self.restoreGeometry(geometry):
+            self.resize(1180, 780)
+        state = s.get("state", QByteArray())
+        if state:
+            self.restoreState(state)
+        self.tabs.setCurrentIndex(min(max(0, s.get("tab", 0)), self.tabs.count() - 1))
+        self._last_tab = self.tabs.currentIndex()
+        self.draw_tab.restore_state(self.settings.group("draw"))
+        splitter = self.settings.group("image").get("splitter", QByteArray())
+        if splitter:
+            self.image_tab.splitter.restoreState(splitter)
+        self.image_tab.last_folder = self.settings.last_folder()
+        source = self.settings.group("webcam").get("source", "")
+        if source and self._camera is None and (source.isdigit() or Path(source).exists()):
+            self.webcam_tab.set_source(source)

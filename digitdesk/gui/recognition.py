@@ -1,0 +1,112 @@
+"""The model the GUI recognizes with: loaded in the background, shared by every tab.
+
+TensorFlow is imported only inside the loader thread, so the window comes up at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from digitdesk.core.errors import DigitdeskError
+from digitdesk.gui.workers import TaskRunner
+
+if TYPE_CHECKING:  # no TensorFlow import at runtime here
+    from digitdesk.core.recognizer import Reading, Recognizer
+
+log = logging.getLogger(__name__)
+
+
+def load_recognizer(path: str | os.PathLike | None = None) -> "Recognizer":
+    """Import the engine and load a model (default: the bundled one); runs on a worker thread."""
+    from digitdesk.core.recognizer import Recognizer
+
+    return Recognizer.load(path)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line message for a person: the engine's own message, or the exception's type and text."""
+    if isinstance(exc, DigitdeskError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def model_summary(rec: "Recognizer | None") -> str:
+    """Status-bar text for a model, e.g. ``Model: default · MNIST 99.62%``."""
+    if rec is None:
+        return "Loading model…"
+    acc = rec.accuracy
+    return f"Model: {rec.name} · MNIST {acc:.2%}" if acc is not None else f"Model: {rec.name}"
+
+
+def timed_read(rec: "Recognizer", image: np.ndarray, keep_stages: bool = False) -> tuple["Reading", float]:
+    """``rec.read(image)`` and the seconds it took (runs on a worker thread)."""
+    t0 = time.perf_counter()
+    reading = rec.read(image, keep_stages=keep_stages)
+    return reading, time.perf_counter() - t0
+
+
+class ModelHolder(QObject):
+    """Owns the active Recognizer; loads models on its own thread."""
+
+    loading = Signal(str)  # what is being loaded (a path, or "bundled model")
+    ready = Signal(object)  # the loaded Recognizer
+    failed = Signal(str)  # why loading failed, for a person
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._recognizer: Recognizer | None = None
+        self._runner: TaskRunner | None = None
+        self._error: str | None = None
+
+    @property
+    def recognizer(self) -> "Recognizer | None":
+        """The active model, or None while none is loaded."""
+        return self._recognizer
+
+    @property
+    def error(self) -> str | None:
+        """Why the last load failed, or None."""
+        return self._error
+
+    @property
+    def is_loading(self) -> bool:
+        return self._runner is not None and self._runner.busy
+
+    def load(self, path: str | os.PathLike | None = None) -> None:
+        """Start loading a model in the background; ``ready`` or ``failed`` follows."""
+        if self._runner is None:
+            self._runner = TaskRunner("model-loader", self)
+            self._runner.finished.connect(self._on_loaded)
+            self._runner.failed.connect(self._on_failed)
+        self._error = None
+        what = str(path) if path else "bundled model"
+        self.loading.emit(what)
+        self._runner.submit(load_recognizer, path, tag=what)
+
+    def set_recognizer(self, rec: "Recognizer") -> None:
+        """Use an already loaded model."""
+        self._recognizer = rec
+        self._error = None
+        self.ready.emit(rec)
+
+    def shutdown(self) -> None:
+        """Stop the loader thread (waits for a load in progress to finish)."""
+        if self._runner is not None:
+            self._runner.shutdown()
+
+    @Slot(object, object)
+    def _on_loaded(self, _tag: Any, rec: "Recognizer") -> None:
+        log.info("model %s ready", rec.name)
+        self.set_recognizer(rec)
+
+    @Slot(object, object)
+    def _on_failed(self, tag: Any, exc: Exception) -> None:
+        self._error = f"Could not load the {tag}: {describe_error(exc)}" if tag == "bundled model" else describe_error(exc)
+        log.error("model loading failed: %s", self._error)
+        self.failed.emit(self._error)

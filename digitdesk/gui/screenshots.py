@@ -1,0 +1,123 @@
+"""Render every tab offscreen with realistic content and save PNGs.
+
+``python -m digitdesk.gui.screenshots --out resources/screenshots [--dark]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def _wait_until(app, done: Callable[[], bool], timeout: float = 20.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        app.processEvents()
+        if done():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def dark_palette():
+    """A dark palette close to Fusion's dark scheme."""
+    from PySide6.QtGui import QColor, QPalette
+
+    p = QPalette()
+    roles = {QPalette.ColorRole.Window: "#2b2d31", QPalette.ColorRole.WindowText: "#e6e6e6",
+             QPalette.ColorRole.Base: "#1f2023", QPalette.ColorRole.AlternateBase: "#2a2c30",
+             QPalette.ColorRole.Text: "#e6e6e6", QPalette.ColorRole.Button: "#35373c",
+             QPalette.ColorRole.ButtonText: "#e6e6e6", QPalette.ColorRole.Highlight: "#3d7fd9",
+             QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: "#35373c",
+             QPalette.ColorRole.ToolTipText: "#e6e6e6", QPalette.ColorRole.PlaceholderText: "#8a8d93",
+             QPalette.ColorRole.Mid: "#45474c", QPalette.ColorRole.Dark: "#1a1b1e", QPalette.ColorRole.Light: "#4a4c52"}
+    for role, color in roles.items():
+        p.setColor(role, QColor(color))
+    return p
+
+
+def take_screenshots(out: Path, dark: bool = False, size: tuple[int, int] = (1180, 780)) -> list[Path]:
+    """Save draw/image/webcam PNGs (``-dark`` suffixed for the dark scheme) into ``out``."""
+    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtWidgets import QApplication
+
+    from digitdesk.core.imageio import read_image
+    from digitdesk.core.paths import resource_path
+    from digitdesk.gui import create_main_window
+    from digitdesk.gui.app import configure_application
+    from digitdesk.gui.demo import demo_video, draw_number
+    from digitdesk.gui.recognition import load_recognizer
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    configure_application(app)
+    settings_dir = tempfile.TemporaryDirectory()  # neither use nor change the user's settings
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir.name)
+    if dark:  # the offscreen platform has no system theme: use a dark Fusion palette like a dark desktop's
+        app.styleHints().setColorScheme(Qt.ColorScheme.Dark)
+        app.setStyle("Fusion")
+        app.setPalette(dark_palette())
+    suffix = "-dark" if dark else ""
+    out.mkdir(parents=True, exist_ok=True)
+    rec = load_recognizer()
+    win = create_main_window(recognizer=rec)
+    win.resize(*size)
+    win.show()
+    _wait_until(app, lambda: win.isVisible(), 5)
+    saved = []
+
+    def grab(name: str) -> None:
+        for _ in range(5):
+            app.processEvents()
+        path = out / f"{name}{suffix}.png"
+        win.grab().save(str(path))
+        saved.append(path)
+
+    win.tabs.setCurrentWidget(win.draw_tab)
+    _wait_until(app, lambda: win.draw_tab.canvas.width() > 400, 5)
+    draw_number(win.draw_tab.canvas, "2026")
+    _wait_until(app, lambda: win.draw_tab.result_label.text() != "")
+    grab("draw")
+
+    win.open_image(resource_path("resources", "samples", "photo_2026_4071.jpg"))
+    _wait_until(app, lambda: win.image_tab.reading() is not None)
+    tab = win.image_tab
+    uncertain = [i for i, d in enumerate(tab.reading().digits) if d.uncertain]
+    tab.digit_list.setCurrentItem(tab.digit_list.topLevelItem(uncertain[0] if uncertain else 0))
+    grab("image")
+    tab.stage_combo.setCurrentIndex(tab.stage_combo.findText("Components"))
+    grab("image-stages")
+    tab.stage_combo.setCurrentIndex(0)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        photo = read_image(resource_path("resources", "samples", "photo_2026_4071.jpg"))
+        video = demo_video(Path(tmp) / "camera.avi", photo, frames=60)
+        win.tabs.setCurrentWidget(win.webcam_tab)
+        win.webcam_tab.start(str(video))
+        _wait_until(app, lambda: win.webcam_tab.result_label.text() != "" and win.webcam_tab.frames_shown > 30)
+        grab("webcam")
+        win.webcam_tab.stop()
+    win.close()
+    settings_dir.cleanup()
+    return saved
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m digitdesk.gui.screenshots", description=__doc__)
+    parser.add_argument("--out", default="resources/screenshots", help="folder for the PNGs")
+    parser.add_argument("--dark", action="store_true", help="use the dark colour scheme")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for path in take_screenshots(Path(args.out), dark=args.dark):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,334 @@
+"""Webcam tab: live preview with the digits boxed, the current reading, freeze, send to Image.
+
+Capture runs on its own QThread (a FrameSource filling a LatestFrame buffer); a GUI-thread timer
+takes the newest frame, shows it and hands it to the reader thread when that is free, so a slow
+recognizer skips frames instead of stalling the preview.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QTimer, Qt, Signal, Slot
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
+                               QWidget)
+
+from digitdesk.gui.capture import Capture
+from digitdesk.gui.frame_source import LatestFrame, SourceError, available_cameras, open_source
+from digitdesk.gui.frame_view import DEFAULT_ROI, FrameView
+from digitdesk.gui.image_view import Overlay
+from digitdesk.gui.qimage import array_to_qimage
+from digitdesk.gui.recognition import describe_error, timed_read
+from digitdesk.gui.widgets import big_font, colors, css
+from digitdesk.gui.workers import TaskRunner
+
+if TYPE_CHECKING:
+    from digitdesk.core.recognizer import Reading, Recognizer
+
+log = logging.getLogger(__name__)
+BROWSE_FILE, BROWSE_FOLDER = "<file>", "<folder>"
+DRAIN_MS = 10  # how often the GUI looks for a new frame
+
+
+class WebcamTab(QWidget):
+    """Camera chooser, live preview with overlays, the reading, freeze and send-to-Image."""
+
+    readingShown = Signal(str)  # text of the newest reading
+    sendToImage = Signal(object, str)  # a BGR frame and a name, for the Image tab
+    status = Signal(str)  # a short message for the status bar
+
+    def __init__(self, camera: str | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("webcamTab")
+        self._rec: Recognizer | None = None
+        self._capture = Capture(self)
+        self._capture.opened.connect(self._on_opened)
+        self._capture.failed.connect(self._on_failed)
+        self._capture.ended.connect(self._on_ended)
+        self._capture.stopped.connect(self._on_stopped)
+        self._buffer = LatestFrame()
+        self._seen = 0
+        self._frame: np.ndarray | None = None
+        self._run = 0  # incremented per start, to drop readings of an earlier run
+        self._resume = False
+        self.pace = True  # play recordings at their frame rate (benchmarks may turn this off)
+        self.frames_shown = 0
+        self._shown_times: deque[float] = deque(maxlen=90)
+        self._reader = TaskRunner("webcam-reader", self)
+        self._reader.finished.connect(self._on_reading)
+        self._reader.failed.connect(self._on_read_failed)
+        self._timer = QTimer(self)
+        self._timer.setInterval(DRAIN_MS)
+        self._timer.timeout.connect(self._drain)
+
+        self.source_combo = QComboBox()
+        self.source_combo.setObjectName("cameraCombo")
+        self.source_combo.setMinimumWidth(220)
+        self.source_combo.activated.connect(self._on_source_chosen)
+        self.start_button = QPushButton("Start")
+        self.start_button.setObjectName("startButton")
+        self.start_button.setToolTip("Start or stop the camera (Ctrl+Space)")
+        self.start_button.clicked.connect(self.toggle)
+        self.freeze_check = QCheckBox("Freeze")
+        self.freeze_check.setObjectName("freezeButton")
+        self.freeze_check.setToolTip("Hold the current frame and reading (Ctrl+F)")
+        self.roi_check = QCheckBox("Region")
+        self.roi_check.setObjectName("roiCheck")
+        self.roi_check.setToolTip("Read only inside a box; drag on the preview to draw it")
+        self.roi_check.toggled.connect(self._toggle_roi)
+        self.send_button = QPushButton("Send to Image tab")
+        self.send_button.setObjectName("sendToImageButton")
+        self.send_button.setEnabled(False)
+        self.send_button.clicked.connect(self._send)
+        tools = QHBoxLayout()
+        tools.setSpacing(8)
+        tools.addWidget(QLabel("Source"))
+        tools.addWidget(self.source_combo)
+        tools.addWidget(self.start_button)
+        tools.addSpacing(12)
+        tools.addWidget(self.freeze_check)
+        tools.addWidget(self.roi_check)
+        tools.addStretch(1)
+        tools.addWidget(self.send_button)
+
+        self.preview = FrameView()
+        self.result_label = QLabel("")
+        self.result_label.setObjectName("webcamResultLabel")
+        self.result_label.setFont(big_font(self, 34))
+        self.result_label.setMinimumHeight(self.result_label.fontMetrics().height())
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("webcamStatusLabel")
+        self.status_label.setWordWrap(True)
+        bottom = QHBoxLayout()
+        bottom.setSpacing(18)
+        bottom.addWidget(self.result_label, 0)
+        bottom.addWidget(self.status_label, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 10)
+        layout.addLayout(tools)
+        layout.addWidget(self.preview, 1)
+        layout.addLayout(bottom)
+
+        self._fill_sources(camera, [])
+        if camera is None or not str(camera).isdigit():
+            self._reader.submit(available_cameras, tag="cameras")
+        self._set_status("Choose a source and press Start." if camera is None else f"Press Start to use {camera}.")
+
+    # Sources ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _source_label(spec: str) -> str:
+        if spec.isdigit():
+            return f"Camera {spec}"
+        path = Path(spec)
+        return f"{path.name}/" if path.is_dir() else path.name or spec
+
+    def _fill_sources(self, extra: str | None, cameras: list[int]) -> None:
+        current = self.source_spec()
+        self.source_combo.clear()
+        for i in cameras or ([] if extra is not None else [0]):
+            self.source_combo.addItem(f"Camera {i}", str(i))
+        if extra is not None and self.source_combo.findData(str(extra)) < 0:
+            self.source_combo.addItem(self._source_label(str(extra)), str(extra))
+            self.source_combo.setItemData(self.source_combo.count() - 1, str(extra), Qt.ItemDataRole.ToolTipRole)
+        self.source_combo.insertSeparator(self.source_combo.count())
+        self.source_combo.addItem("Video file…", BROWSE_FILE)
+        self.source_combo.addItem("Folder of images…", BROWSE_FOLDER)
+        index = self.source_combo.findData(current if current else str(extra) if extra is not None else None)
+        self.source_combo.setCurrentIndex(max(0, index))
+
+    def set_source(self, spec: str) -> None:
+        """Select a camera index, video file or image folder (added to the list if new)."""
+        spec = str(spec)
+        if self.source_combo.findData(spec) < 0:
+            self.source_combo.insertItem(0, self._source_label(spec), spec)
+            self.source_combo.setItemData(0, spec, Qt.ItemDataRole.ToolTipRole)
+        self.source_combo.setCurrentIndex(self.source_combo.findData(spec))
+
+    def source_spec(self) -> str | None:
+        data = self.source_combo.currentData()
+        return data if data not in (None, BROWSE_FILE, BROWSE_FOLDER) else None
+
+    @Slot(int)
+    def _on_source_chosen(self, index: int) -> None:
+        data = self.source_combo.itemData(index)
+        if data == BROWSE_FILE:
+            path, _ = QFileDialog.getOpenFileName(self, "Play a video file", "",
+                                                  "Videos (*.avi *.mp4 *.mkv *.mov *.webm);;All files (*)")
+        elif data == BROWSE_FOLDER:
+            path = QFileDialog.getExistingDirectory(self, "Play a folder of images")
+        else:
+            return
+        if path:
+            self.set_source(path)
+        else:
+            self.source_combo.setCurrentIndex(0)
+
+    # Start / stop ---------------------------------------------------------------------------
+
+    def is_running(self) -> bool:
+        return self._capture.is_running()
+
+    def toggle(self) -> None:
+        self.stop() if self.is_running() else self.start()
+
+    def start(self, spec: str | None = None) -> None:
+        """Open the selected source (or ``spec``) on a capture thread and start previewing."""
+        self.stop()
+        if spec is not None:
+            self.set_source(spec)
+        spec = self.source_spec()
+        if spec is None:
+            self._set_status("Choose a camera, a video file or a folder of images first.", error=True)
+            return
+        try:
+            source = open_source(spec)
+        except SourceError as exc:
+            self._set_status(str(exc), error=True)
+            return
+        self._run += 1
+        self._buffer, self._seen, self._frame = LatestFrame(), 0, None
+        self._shown_times.clear()
+        self.frames_shown = 0
+        self._capture.start(source, self._buffer, self.pace)
+        self.preview.set_message(f"Opening {source.name}…")
+        self._set_status(f"Opening {source.name}…")
+        self.start_button.setText("Stop")
+        self._timer.start()
+
+    def stop(self, quiet: bool = False) -> None:
+        """Stop capturing and release the camera; returns once the capture thread has ended."""
+        self._timer.stop()
+        self._reader.cancel_pending()
+        if self._capture.stop() and not quiet:
+            self._set_status("Stopped.")
+        self.start_button.setText("Start")
+        self.send_button.setEnabled(self._frame is not None)
+
+    def suspend(self) -> None:
+        """Release the camera when the tab is left; :meth:`resume` restarts it."""
+        self._resume = self.is_running()
+        self.stop()
+
+    def resume(self) -> None:
+        if self._resume:
+            self._resume = False
+            self.start()
+
+    def shutdown(self) -> None:
+        """Stop every thread of this tab (window closing)."""
+        self._resume = False
+        self.stop()
+        self._capture.shutdown()
+        self._reader.shutdown()
+
+    def set_recognizer(self, rec: "Recognizer | None") -> None:
+        self._rec = rec
+
+    def preview_fps(self) -> float:
+        """Frames shown per second over the last ~90 frames."""
+        t = self._shown_times
+        return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 2 and t[-1] > t[0] else 0.0
+
+    # Frames -------------------------------------------------------------------------------
+
+    @Slot()
+    def _drain(self) -> None:
+        got = self._buffer.take(self._seen)
+        if got is None or self.freeze_check.isChecked():
+            return
+        self._seen, frame = got
+        self._frame = frame
+        self.preview.set_frame(array_to_qimage(frame))
+        self.frames_shown += 1
+        self._shown_times.append(time.perf_counter())
+        self.send_button.setEnabled(True)
+        if self._rec is not None and not self._reader.busy:
+            crop, offset = self._roi_crop(frame)
+            self._reader.submit(timed_read, self._rec, crop, tag=(self._run, offset))
+        if self.frames_shown % 15 == 0:
+            self._update_status()
+
+    def _roi_crop(self, frame: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+        roi = self.preview.roi()
+        if not roi:
+            return frame, (0, 0)
+        h, w = frame.shape[:2]
+        x0, y0 = int(roi[0] * w), int(roi[1] * h)
+        x1, y1 = max(x0 + 8, int((roi[0] + roi[2]) * w)), max(y0 + 8, int((roi[1] + roi[3]) * h))
+        return frame[y0:y1, x0:x1], (x0, y0)
+
+    @Slot(object, object)
+    def _on_reading(self, tag: Any, result: Any) -> None:
+        if tag == "cameras":
+            self._fill_sources(self.source_spec(), result)
+            return
+        run, (ox, oy) = tag
+        if run != self._run or not self.is_running() or self.freeze_check.isChecked():
+            return
+        reading: Reading = result[0]
+        self.preview.set_overlays([Overlay((d.box[0] + ox, d.box[1] + oy, d.box[2], d.box[3]),
+                                           f"{d.digit}?" if d.uncertain else str(d.digit), d.uncertain)
+                                   for d in reading.digits])
+        uncertain = any(d.uncertain for d in reading.digits)
+        self.result_label.setText(reading.text.replace("\n", " ") if reading.digits else "")
+        c = colors(self.palette())
+        self.result_label.setStyleSheet(f"color: {css(c.amber)};" if uncertain else "")
+        self.readingShown.emit(reading.text)
+
+    @Slot(object, object)
+    def _on_read_failed(self, tag: Any, exc: Exception) -> None:
+        if tag != "cameras":
+            log.warning("reading a frame failed: %s", describe_error(exc))
+
+    @Slot(dict)
+    def _on_opened(self, info: dict) -> None:
+        self._info = info
+        self.preview.set_message("")
+        self._set_status(f"{info['name']}: waiting for the first frame…")
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.stop()
+        self.preview.set_message(f"{message}\n\nChoose another camera, a video file or a folder of images under Source.")
+        self._set_status(message, error=True)
+        self.status.emit("Camera problem")
+
+    @Slot()
+    def _on_ended(self) -> None:
+        self._set_status("The recording ended.")
+
+    @Slot()
+    def _on_stopped(self) -> None:
+        self.stop(quiet=True)  # the source ended or failed on its own
+
+    def _update_status(self) -> None:
+        info = getattr(self, "_info", {})
+        if self._frame is None:
+            return
+        h, w = self._frame.shape[:2]
+        self._set_status(f"{info.get('name', 'source')} · {w}×{h} · {self.preview_fps():.0f} fps preview"
+                         + (" · model loading…" if self._rec is None else ""))
+
+    def _set_status(self, text: str, error: bool = False) -> None:
+        c = colors(self.palette())
+        self.status_label.setStyleSheet(f"color: {css(c.error if error else c.muted)};")
+        self.status_label.setText(text)
+
+    # Freeze, region, send ----------------------------------------------------------------
+
+    @Slot(bool)
+    def _toggle_roi(self, on: bool) -> None:
+        self.preview.set_roi(DEFAULT_ROI if on else None)
+        self.preview.set_overlays([])
+
+    @Slot()
+    def _send(self) -> None:
+        if self._frame is not None:
+            self.sendToImage.emit(self._frame.copy(), "webcam frame")
