@@ -36,29 +36,31 @@ class Segmentation:
     stages: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def ink_map(gray: np.ndarray, stroke: float | None = None) -> np.ndarray:
+def ink_map(gray: np.ndarray, stroke: float | None = None, dark_ink: bool | None = None) -> np.ndarray:
     """Ink strength 0..1 relative to the local paper brightness, for dark or light ink.
 
     The paper is estimated by a closing wider than the strokes: about a quarter of the image
     without ``stroke``, three stroke widths with it (so broad shadows stay paper).
     """
-    g = gray.astype(np.float32)
-    if not is_dark_on_light(gray):
-        g = 255.0 - g
-    h, w = g.shape
+    if dark_ink is None:
+        dark_ink = is_dark_on_light(gray)
+    g8 = np.asarray(gray, np.uint8) if dark_ink else 255 - np.asarray(gray, np.uint8)
+    h, w = g8.shape
     if stroke is None:
         f = max(1, int(max(h, w) / 128))
         k_full = max(h, w) / 8
     else:
-        f = max(1, int(stroke / 2))
+        f = max(1, int(stroke / 1.5))  # strokes stay >= 1.5 px wide at the working scale
         k_full = 3 * stroke
-    small = cv2.resize(g, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA) if f > 1 else g
+    small = cv2.resize(g8, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA) if f > 1 else g8
     k = max(5, int(k_full / f) | 1)
+    # uint8 morphology and box blur: several times faster than on float32
     paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     paper = cv2.blur(paper, (k, k))
     if f > 1:
         paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
-    paper = np.maximum(paper, g)
+    g = g8.astype(np.float32)
+    paper = np.maximum(paper.astype(np.float32), g)
     return np.clip((paper - g) / np.maximum(paper, 32.0), 0.0, 1.0)
 
 
@@ -215,13 +217,14 @@ def segment(image: np.ndarray, keep_stages: bool = False) -> Segmentation:
     if h < 4 or w < 4:
         return Segmentation([], stages)
     min_area = max(4, int(h * w * 2e-5))
-    ink = ink_map(gray)
+    dark_ink = is_dark_on_light(gray)
+    ink = ink_map(gray, dark_ink=dark_ink)
     binary = _threshold(ink)
     sw = stroke_width(binary)
     if sw is not None and 3 * sw < 0.6 * max(h, w) / 8:
         # Thin strokes: estimate the paper more locally, so shadows and lighting edges
         # are not mistaken for ink.
-        ink = ink_map(gray, stroke=max(sw, 1.5))
+        ink = ink_map(gray, stroke=max(sw, 1.5), dark_ink=dark_ink)
         binary = _threshold(ink)
     binary = _remove_lines(binary)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
