@@ -73,11 +73,13 @@ class Recognizer:
         self.path = Path(path) if path else None
         self.metadata = metadata or {}
 
-        @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)], reduce_retracing=True)
+        @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)])
         def infer(x):
             return model(x, training=False)
 
-        self._infer = infer
+        # The traced graph for any batch size; calling it directly skips tf.function's dispatch.
+        self._infer = infer.get_concrete_function()
+        self._constant = tf.constant
         self.classify(np.zeros((1, 28, 28), np.uint8))  # warm-up: trace and allocate once
 
     @classmethod
@@ -106,7 +108,7 @@ class Recognizer:
         if len(x) == 0:
             return np.zeros((0, 10), np.float32)
         batch = x.astype(np.float32)[..., None]
-        return self._infer(batch).numpy()
+        return self._infer(self._constant(batch)).numpy()
 
     def read(self, image: np.ndarray, keep_stages: bool = False) -> Reading:
         """Find and classify every digit in ``image`` (grayscale or BGR, either polarity)."""
