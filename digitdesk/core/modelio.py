@@ -41,10 +41,11 @@ def save_model(model, path: str | os.PathLike, metadata: dict | None = None) -> 
     path = Path(path)
     if path.suffix != ".keras":
         raise ModelError(f"{path}: model files must end in .keras")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
-    os.close(fd)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
+        os.close(fd)
         _without_optimizer(model).save(tmp)
         os.chmod(tmp, 0o644)
         with open(tmp, "rb+") as fh:
@@ -55,7 +56,8 @@ def save_model(model, path: str | os.PathLike, metadata: dict | None = None) -> 
     except OSError as exc:
         raise ModelError(f"{path}: cannot save the model ({exc.strerror or exc})") from None
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
     return path
 
 
@@ -76,7 +78,8 @@ def read_metadata(model_path: str | os.PathLike) -> dict:
         return {}
 
 
-def _check_archive(path: Path) -> None:
+def check_archive(path: Path) -> None:
+    """Raise ModelError unless ``path`` is a plausible .keras archive of a sane size (cheap)."""
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
@@ -97,7 +100,7 @@ def load_model(path: str | os.PathLike):
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: no such model file")
-    _check_archive(path)
+    check_archive(path)
     from digitdesk.core.tfimport import import_tensorflow
 
     import_tensorflow()

@@ -286,7 +286,7 @@ def train(
     if config.schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
             monitor="val_loss" if val_ds is not None else "loss", factor=0.5, patience=2))
-    model.fit(train_ds, epochs=config.epochs, callbacks=callbacks, verbose=0)
+    model.fit(train_ds, epochs=config.epochs, callbacks=callbacks, verbose=0, shuffle=False)  # shuffled by tf.data
     if config.keep == "best" and run.best_weights is not None:
         model.set_weights(run.best_weights)
     seconds = time.perf_counter() - run.start
