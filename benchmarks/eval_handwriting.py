@@ -42,6 +42,16 @@ def evaluate_style(rec, style: str, count: int, seed: int) -> dict:
             "n_numbers": n_numbers, "confusions": [f"{t}->{p} x{n}" for n, t, p in worst]}
 
 
+def evaluate_canvas(rec, pen: float, size: tuple[float, float], count: int, seed: int) -> float:
+    """Single digits drawn with a fixed pen width on a 400x400 canvas, heights a fraction ``size``."""
+    from digitdesk.core import synth
+
+    rng = np.random.default_rng(seed + 2)
+    samples = [synth.make_digit_sample(i % 10, "drawn", rng, canvas=(400, 400), pen_px=pen, size=size)
+               for i in range(count)]
+    return sum(rec.read(s.image).text == s.text for s in samples) / count
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Accuracy on non-MNIST handwriting and on MNIST")
     parser.add_argument("--model", help="model file (default: the bundled model)")
@@ -74,6 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         r = evaluate_style(rec, style, args.count, args.seed)
         print(f"| synthetic {style} ({r['count']} digits, {r['n_numbers']} numbers, seed {args.seed}) | "
               f"{r['digits'] * 100:.2f}% | {r['numbers'] * 100:.1f}% | {', '.join(r['confusions'])} |", flush=True)
+    # A drawing canvas: one pen width for every size, so small digits come out bold, big ones thin.
+    for pen, size in ((18, (0.12, 0.3)), (18, (0.3, 0.92)), (4, (0.4, 0.92)), (36, (0.3, 0.6))):
+        acc = evaluate_canvas(rec, pen, size, args.count // 2, args.seed)
+        print(f"| canvas 400x400, pen {pen} px, digit {size[0] * 400:.0f}-{size[1] * 400:.0f} px tall "
+              f"({args.count // 2} digits) | {acc * 100:.2f}% | | |", flush=True)
     print(f"\n({time.time() - start:.0f} s)")
     return 0
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from digitdesk.core.preprocess import frame_ink, is_dark_on_light, to_gray
+from digitdesk.core.preprocess import frame_ink, is_dark_on_light, stroke_width, to_gray
 
 MIN_CONTRAST = 0.18  # weakest ink (relative to the paper) that still counts as writing
 WORK_SIDE = 1024  # images are analysed at most this large (longer side); boxes are scaled back
@@ -62,17 +62,6 @@ def ink_map(gray: np.ndarray, stroke: float | None = None, dark_ink: bool | None
     g = g8.astype(np.float32)
     paper = np.maximum(paper.astype(np.float32), g)
     return np.clip((paper - g) / np.maximum(paper, 32.0), 0.0, 1.0)
-
-
-def stroke_width(binary: np.ndarray) -> float | None:
-    """Typical stroke width in pixels, or None if there is no ink: twice the distance to the
-    background along the strokes' centre lines, at a low percentile so that one broad shadow
-    or blot, even one joined to the digits, does not count."""
-    if not binary.any():
-        return None
-    dt = cv2.distanceTransform(binary, cv2.DIST_L2, 3)
-    ridge = (dt > 0) & (dt >= cv2.dilate(dt, np.ones((3, 3), np.uint8)))
-    return float(2 * np.percentile(dt[ridge], 30))
 
 
 def _threshold(ink: np.ndarray) -> np.ndarray:

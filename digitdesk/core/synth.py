@@ -176,7 +176,7 @@ def _stroke_mask(digit: int, w: dict, rng: np.random.Generator, height: float, v
         x = x + 1.5 * jit * np.sin(fr[0] * y + ph[0]) + jit * np.sin(fr[1] * x + ph[1])
         y = y + 1.5 * jit * np.sin(fr[2] * x + ph[2]) + jit * np.sin(fr[3] * y + ph[3])
         out.append(np.stack([(x * w["aspect"] * rng.uniform(0.95, 1.05) + slant * (1 - y)), y], 1))
-    pen = max(1.2, w["pen"] * height * rng.uniform(0.9, 1.1))
+    pen = w.get("pen_px") or max(1.2, w["pen"] * height * rng.uniform(0.9, 1.1))
     ss = 3 if w["vary"] else 1
     allp = np.concatenate(out)
     scale = max(height - pen, 2.0) / max(np.ptp(allp[:, 1]), 1e-6)
@@ -315,10 +315,13 @@ def _check_style(style: str) -> None:
 
 
 def _single(digit: int, style: str, rng: np.random.Generator, canvas: tuple[int, int], frac: tuple[float, float],
-            centred: bool, variant: str | None = None) -> Sample:
+            centred: bool, variant: str | None = None, pen_px: float | None = None) -> Sample:
     _check_style(style)
     h, w = canvas
-    m = _digit_mask(digit, _writer(style, rng), rng, rng.uniform(*frac) * min(h, w), variant)
+    writer = _writer(style, rng)
+    if pen_px is not None:
+        writer.update(base="drawn", pen_px=float(pen_px), vary=False, font=None)
+    m = _digit_mask(digit, writer, rng, rng.uniform(*frac) * min(h, w), variant)
     margin = max(3, int(0.06 * min(h, w)))
     f = min(1.0, (h - 2 * margin) / m.shape[0], (w - 2 * margin) / m.shape[1])
     if f < 1:
@@ -345,9 +348,12 @@ def render_digit(digit: int, style: str, rng: np.random.Generator, size: int = 2
 
 
 def make_digit_sample(digit: int, style: str, rng: np.random.Generator,
-                      canvas: tuple[int, int] = (280, 280)) -> Sample:
-    """One digit on a canvas of (height, width), placed off-centre, random size."""
-    return _single(digit, style, rng, canvas, (0.22, 0.85), False)
+                      canvas: tuple[int, int] = (280, 280), pen_px: float | None = None,
+                      size: tuple[float, float] = (0.22, 0.85)) -> Sample:
+    """One digit on a canvas of (height, width), placed off-centre, its height a random
+    fraction ``size`` of the canvas. ``pen_px`` draws it with the stroke model and a fixed pen
+    width in pixels, as on a drawing canvas (a small digit then has bold strokes, a big one thin)."""
+    return _single(digit, style, rng, canvas, size, False, pen_px=pen_px)
 
 
 def make_number_sample(text: str, style: str, rng: np.random.Generator,

@@ -73,3 +73,19 @@ def test_reframing_mnist_costs_at_most_0_3_points(mnist, recognizer):
     raw = (recognizer.classify(images).argmax(1) == labels).mean()
     ours = (recognizer.classify(reframed).argmax(1) == labels).mean()
     assert raw - ours <= 0.003, f"raw {raw:.4f} vs re-framed {ours:.4f}"
+
+
+def _width28(img28):
+    from digitdesk.core.preprocess import stroke_width
+
+    up = cv2.resize(img28, None, fx=4, fy=4, interpolation=cv2.INTER_LINEAR)
+    return stroke_width((up >= 128).astype(np.uint8)) / 4
+
+
+@pytest.mark.parametrize("pen, height", [(3, 360), (60, 200)])
+def test_stroke_width_brought_into_mnist_range(pen, height):
+    img = np.full((400, 400), 255, np.uint8)
+    cv2.ellipse(img, (200, 200), (height // 3, height // 2), 0, 0, 360, 0, pen, cv2.LINE_AA)  # a "0"
+    out = frame_digit(img)
+    assert 1.3 <= _width28(out) <= 4.0
+    assert max(_extent(out)) == 20
