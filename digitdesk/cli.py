@@ -162,6 +162,12 @@ def cmd_kaggle(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_self_test(args: argparse.Namespace) -> int:
+    from digitdesk.selftest import run
+
+    return run(model=args.model)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from digitdesk.core.models import ZOO
 
@@ -207,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="submission.csv")
     p.add_argument("--model", help="model file (default: the bundled model)")
     p.set_defaults(func=cmd_kaggle)
+
+    p = sub.add_parser("self-test", help="check this installation: model, samples, window, training")
+    p.add_argument("--model", help="model file to test (default: the bundled model)")
+    p.set_defaults(func=cmd_self_test)
     return parser
 
 
