@@ -43,7 +43,7 @@ def ink_map(gray: np.ndarray, stroke: float | None = None, dark_ink: bool | None
     without ``stroke``, three stroke widths with it (so broad shadows stay paper).
     """
     if dark_ink is None:
-        dark_ink = is_dark_on_light(gray)
+        dark_ink = ink_is_dark(gray)
     g8 = np.asarray(gray, np.uint8) if dark_ink else 255 - np.asarray(gray, np.uint8)
     h, w = g8.shape
     if stroke is None:
@@ -62,6 +62,20 @@ def ink_map(gray: np.ndarray, stroke: float | None = None, dark_ink: bool | None
     g = g8.astype(np.float32)
     paper = np.maximum(paper.astype(np.float32), g)
     return np.clip((paper - g) / np.maximum(paper, 32.0), 0.0, 1.0)
+
+
+def ink_is_dark(gray: np.ndarray) -> bool:
+    """Whether the writing is darker than its paper. The image border is mostly paper, except
+    when a bright sheet lies on a dark desk: then the most common level is bright paper and
+    clearly more pixels are darker than it than lighter."""
+    if is_dark_on_light(gray):
+        return True
+    step = max(1, int((gray.shape[0] * gray.shape[1] / 40_000) ** 0.5))
+    sample = gray[::step, ::step].astype(np.int16)
+    paper = int(np.median(sample))
+    darker = float((sample < paper - 40).mean())
+    lighter = float((sample > paper + 40).mean())
+    return paper > 150 and darker >= 0.002 and darker >= 3 * lighter
 
 
 def _threshold(ink: np.ndarray) -> np.ndarray:
@@ -112,6 +126,18 @@ class _Blob:
     def merged(self, o: "_Blob") -> "_Blob":
         return _Blob(min(self.x0, o.x0), min(self.y0, o.y0), max(self.x1, o.x1), max(self.y1, o.y1),
                      self.labels + o.labels, self.area + o.area)
+
+
+def _drop_frames(blobs: list[_Blob], image_area: int) -> list[_Blob]:
+    """Drop thin frames around other writing: the edge of a sheet or card against a darker
+    desk or room, a box drawn around the digits. A large, sparse blob whose box holds others."""
+    def is_frame(f: _Blob) -> bool:
+        if f.w * f.h < 0.2 * image_area or f.area > 0.4 * f.w * f.h:
+            return False
+        return any(o is not f and f.x0 <= o.x0 and o.x1 <= f.x1 and f.y0 <= o.y0 and o.y1 <= f.y1
+                   and o.h >= 0.1 * f.h for o in blobs)
+
+    return [b for b in blobs if not is_frame(b)]
 
 
 def _should_merge(a: _Blob, b: _Blob, typical_h: float) -> bool:
@@ -206,7 +232,7 @@ def segment(image: np.ndarray, keep_stages: bool = False) -> Segmentation:
     if h < 4 or w < 4:
         return Segmentation([], stages)
     min_area = max(4, int(h * w * 2e-5))
-    dark_ink = is_dark_on_light(gray)
+    dark_ink = ink_is_dark(gray)
     ink = ink_map(gray, dark_ink=dark_ink)
     binary = _threshold(ink)
     sw = stroke_width(binary)
@@ -225,7 +251,7 @@ def segment(image: np.ndarray, keep_stages: bool = False) -> Segmentation:
         if (bw > 0.9 * w and bh > 0.9 * h) or (bw >= 0.6 * w and bh < bw / 12) or (bh >= 0.8 * h and bw < bh / 20 and (x < w // 8 or x + bw > w - w // 8)):
             continue  # page border or a ruled line
         blobs.append(_Blob(x, y, x + bw, y + bh, [i], area))
-    blobs = _merge_strokes(blobs)
+    blobs = _merge_strokes(_drop_frames(blobs, h * w))
     if blobs:
         typical_h = float(np.median([b.h for b in blobs if b.h >= 0.5 * max(bb.h for bb in blobs)]))
         blobs = [b for b in blobs if b.h >= 0.4 * typical_h and b.area >= 0.02 * typical_h ** 2]

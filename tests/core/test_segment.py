@@ -135,3 +135,12 @@ def test_shadow_band_is_not_ink():
     seg = segment(shaded)
     assert len(seg.regions) == 4
     assert all(r.box[2] < 120 and r.box[3] < 120 for r in seg.regions)  # none swallowed the shadow
+
+
+def test_sheet_on_a_dark_desk():
+    frame = np.full((480, 640, 3), 60, np.uint8)  # the desk around the sheet, at the image border
+    cv2.rectangle(frame, (60, 40), (580, 440), (235, 238, 240), -1)
+    cv2.putText(frame, "2026", (170, 280), cv2.FONT_HERSHEY_SIMPLEX, 3.2, (30, 30, 30), 4, cv2.LINE_AA)
+    seg = segment(frame)
+    assert len(seg.regions) == 4  # the digits; neither the desk nor the sheet's edge
+    assert all(r.box[3] < 120 for r in seg.regions)
