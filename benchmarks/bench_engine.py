@@ -94,7 +94,7 @@ def bench_training(epochs: int, samples: int) -> tuple[float, float]:
         return samples * (len(times) - 1) / sum(times[1:])
 
     ratios, ours_sps, plain_sps = [], [], []
-    for _ in range(2):
+    for _ in range(3):
         p, o = plain(), ours()
         plain_sps.append(p)
         ours_sps.append(o)
