@@ -17,6 +17,7 @@ from digitdesk.gui.workers import TaskRunner
 
 if TYPE_CHECKING:
     from digitdesk.core.recognizer import Reading, Recognizer
+    from digitdesk.gui.corrections import SampleCollector
 
 PLACEHOLDER = ""  # nothing read yet: the detail line says why
 DEFAULT_PEN = 18  # px; MNIST strokes are about a tenth of the digit height
@@ -32,6 +33,7 @@ class DrawTab(QWidget):
         super().__init__(parent)
         self.setObjectName("drawTab")
         self._rec: Recognizer | None = None
+        self._collector: SampleCollector | None = None
         self._shown: tuple[Reading, float] | None = None  # the reading on screen
         self._seq = 0
         self._reader = TaskRunner("draw-reader", self)
@@ -112,6 +114,7 @@ class DrawTab(QWidget):
         scroll.setFixedHeight(DigitCard.THUMB + 18 + scroll.horizontalScrollBar().sizeHint().height())
         self.cards_scroll = scroll
         caption = QLabel("Each digit: what the model sees (28×28) and its three best guesses")
+        caption.setToolTip("Wrong? “This is a…” on a digit keeps it as a sample of your handwriting")
         caption.setObjectName("cardsCaption")
 
         layout = QVBoxLayout(self)
@@ -130,6 +133,23 @@ class DrawTab(QWidget):
         """Use ``rec`` from now on, and read what is already drawn."""
         self._rec = rec
         self.recognize()
+
+    def set_collector(self, collector: "SampleCollector | None") -> None:
+        """Where corrected digits go (no "This is a…" buttons without one)."""
+        self._collector = collector
+        for card in self.cards:
+            card.correct_button.setVisible(collector is not None)
+
+    def correct_digit(self, index: int, label: int) -> bool:
+        """Keep digit ``index`` of the reading shown (its 28x28 crop) as a sample of ``label``."""
+        if self._collector is None or self._shown is None or not 0 <= index < len(self._shown[0].digits):
+            return False
+        if not self._collector.add(self._shown[0].digits[index].input28, label):
+            return False
+        self.cards[index].mark_corrected(label)
+        n = self._collector.counts()[label]
+        self.status.emit(f"Kept digit {index + 1} as a {label} for training ({n} sample{'s' if n != 1 else ''} of {label})")
+        return True
 
     def set_model_error(self, message: str) -> None:
         self._set_detail(f"No model: {message}", error=True)
@@ -205,6 +225,8 @@ class DrawTab(QWidget):
         digits = reading.digits if reading else []
         while len(self.cards) < len(digits):
             card = DigitCard()
+            card.corrected.connect(lambda label, i=len(self.cards): self.correct_digit(i, label))
+            card.correct_button.setVisible(self._collector is not None)
             self.cards_layout.insertWidget(len(self.cards), card)
             self.cards.append(card)
         for card, d in zip(self.cards, digits):

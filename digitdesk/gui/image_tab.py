@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QAbstractButton, QComboBox, QFileDialog, QHBoxLay
 
 from digitdesk.core.errors import ImageError
 from digitdesk.core.imageio import SUPPORTED_EXTENSIONS, read_image
+from digitdesk.gui.corrections import ListCorrector
 from digitdesk.gui.export import FORMATS, export_reading
 from digitdesk.gui.image_view import ImageView, Overlay
 from digitdesk.gui.qimage import bgr_from_qimage
@@ -23,6 +24,7 @@ from digitdesk.gui.workers import TaskRunner
 
 if TYPE_CHECKING:
     from digitdesk.core.recognizer import Reading, Recognizer
+    from digitdesk.gui.corrections import SampleCollector
 
 STAGES = [("Photo", None), ("Grayscale", "gray"), ("Ink strength", "ink"), ("Threshold", "binary"),
           ("Components", "components")]
@@ -49,6 +51,7 @@ class ImageTab(QWidget):
         super().__init__(parent)
         self.setObjectName("imageTab")
         self._rec: Recognizer | None = None
+        self._collector: SampleCollector | None = None
         self._seq = 0
         self._image: np.ndarray | None = None
         self._name = ""
@@ -108,6 +111,12 @@ class ImageTab(QWidget):
         self.digit_list.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.digit_list.header().setStretchLastSection(True)
         self.digit_list.currentItemChanged.connect(self._select_digit)
+        self._corrector = ListCorrector(self.digit_list, self.correct_digit,
+                                        lambda row: self._reading.digits[row].digit if self._reading else None)
+        self.correct_hint = QLabel("Wrong digit? Select it and press the right digit key, or right-click it.")
+        self.correct_hint.setObjectName("correctHint")
+        self.correct_hint.setWordWrap(True)
+        self.correct_hint.hide()
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(8, 0, 0, 0)
@@ -116,6 +125,7 @@ class ImageTab(QWidget):
         side_layout.addWidget(self.detail_label)
         side_layout.addWidget(QLabel("Digits"))
         side_layout.addWidget(self.digit_list, 1)
+        side_layout.addWidget(self.correct_hint)
         split = QSplitter()
         split.addWidget(self.view)
         split.addWidget(side)
@@ -208,6 +218,24 @@ class ImageTab(QWidget):
         self.status.emit(f"Saved {out.name}")
         return out
 
+    def set_collector(self, collector: "SampleCollector | None") -> None:
+        """Where corrected digits go (corrections are off without one)."""
+        self._collector = collector
+        self._corrector.enabled = collector is not None
+
+    def correct_digit(self, row: int, label: int) -> bool:
+        """Keep digit ``row`` of the current reading (its 28x28 crop) as a sample of ``label``."""
+        if self._collector is None or self._reading is None or not 0 <= row < len(self._reading.digits):
+            return False
+        if not self._collector.add(self._reading.digits[row].input28, label):
+            return False
+        item = self.digit_list.topLevelItem(row)
+        if item is not None:
+            item.setText(4, f"saved as {label} ✓")
+        n = self._collector.counts()[label]
+        self.status.emit(f"Kept digit {row + 1} as a {label} for training ({n} sample{'s' if n != 1 else ''} of {label})")
+        return True
+
     def reading(self) -> "Reading | None":
         return self._reading
 
@@ -296,6 +324,7 @@ class ImageTab(QWidget):
                     item.setBackground(col, QBrush(c.amber_bg))
             self.digit_list.addTopLevelItem(item)
         self._show_stage()
+        self.correct_hint.setVisible(bool(digits) and self._collector is not None)
         self.export_button.setEnabled(True)
         if announce:
             shown = reading.text.replace("\n", " ")

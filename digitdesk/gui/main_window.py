@@ -1,4 +1,5 @@
-"""The main window: Draw, Image and Webcam tabs over one shared model, menus and status bar."""
+"""The main window: Draw, Image and Webcam tabs over one shared model; Train, Models and Data
+tabs to make and choose models; menus and status bar."""
 
 from __future__ import annotations
 
@@ -13,18 +14,24 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIc
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
 import digitdesk
+from digitdesk.core.errors import DigitdeskError
+from digitdesk.core.modelstore import ModelInfo, ModelStore
 from digitdesk.core.paths import resource_path
+from digitdesk.gui.corrections import SampleCollector
+from digitdesk.gui.data_tab import DataTab
 from digitdesk.gui.draw_tab import DrawTab
 from digitdesk.gui.image_tab import ImageTab, image_path_from_mime
+from digitdesk.gui.models_tab import ModelsTab
 from digitdesk.gui.recognition import ModelHolder, model_summary
 from digitdesk.gui.settings import Settings
+from digitdesk.gui.train_tab import TrainTab
 from digitdesk.gui.webcam_tab import WebcamTab
 
 if TYPE_CHECKING:
     from digitdesk.core.recognizer import Recognizer
 
 log = logging.getLogger(__name__)
-TAB_NAMES = ("Draw", "Image", "Webcam")  # Train, Models and Data follow in a later issue
+TAB_NAMES = ("Draw", "Image", "Webcam", "Train", "Models", "Data")
 FIRST_PAINT_WAIT_MS = 300
 
 
@@ -57,7 +64,7 @@ def about_html(rec: "Recognizer | None") -> str:
 
 
 class MainWindow(QMainWindow):
-    """Three ways to read digits, one model."""
+    """Three ways to read digits, one model; and the tabs that make and choose that model."""
 
     def __init__(self, model: str | os.PathLike | None = None, camera: str | None = None,
                  parent: QWidget | None = None):
@@ -75,16 +82,30 @@ class MainWindow(QMainWindow):
         self.model.ready.connect(self._on_model_ready)
         self.model.failed.connect(self._on_model_failed)
         self.model.loading.connect(lambda what: self._show_model_status("Loading model…"))
+        self.model.notice.connect(self._on_model_notice)
+        self.store = ModelStore()  # the per-user data folder (DIGITDESK_HOME overrides)
+        self.samples = SampleCollector(parent=self)
+        self.samples.failed.connect(lambda message: self._show_activity(message, 0))
+        self._activating: ModelInfo | None = None  # a stored model being loaded to become active
 
         self.draw_tab = DrawTab()
         self.image_tab = ImageTab()
         self.webcam_tab = WebcamTab(camera)
+        self.train_tab = TrainTab(self.store, self.samples)
+        self.models_tab = ModelsTab(self.store)
+        self.data_tab = DataTab(str(self.samples.store.root))
+        for tab in (self.draw_tab, self.image_tab):
+            tab.set_collector(self.samples)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("tabs")
         self.tabs.setDocumentMode(True)
-        for tab, name in zip((self.draw_tab, self.image_tab, self.webcam_tab), TAB_NAMES):
+        for tab, name in zip(self._all_tabs(), TAB_NAMES):
             self.tabs.addTab(tab, name)
             tab.status.connect(self._show_activity)
+        self.train_tab.modelSaved.connect(lambda _info: self.models_tab.refresh())
+        self.train_tab.activateRequested.connect(self.activate_model)
+        self.models_tab.activateRequested.connect(self.activate_model)
+        self.samples.changed.connect(lambda _counts: self.data_tab.refresh_if_samples())
         self.setCentralWidget(self.tabs)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.image_tab.fileOpened.connect(self._on_file_opened)
@@ -100,12 +121,36 @@ class MainWindow(QMainWindow):
         if camera is not None:
             self.webcam_tab._resume = True  # --camera: start it when the tab is shown
 
+    def _all_tabs(self) -> tuple[QWidget, ...]:
+        return (self.draw_tab, self.image_tab, self.webcam_tab, self.train_tab, self.models_tab, self.data_tab)
+
     # Model ----------------------------------------------------------------------------
 
     def load_model(self, path: str | os.PathLike | None = None) -> None:
-        """Load a model in the background (default: the one given at start, else the bundled one)."""
+        """Load a model in the background (default: the one given at start, else the active one
+        of my models, else the bundled one)."""
         self._load_pending = False
-        self.model.load(path if path is not None else self._model_path)
+        path = path if path is not None else self._model_path
+        if path is None:
+            self.model.load_active(self.store)
+        else:
+            self.model.load(path)
+
+    def activate_model(self, model_id: str) -> None:
+        """Switch the Draw, Image and Webcam tabs to a stored model: it loads on the loader thread
+        (the tabs keep reading with the current one meanwhile), is swapped in on this thread when
+        ready, and is then remembered as the active model."""
+        try:
+            info = self.store.get(model_id)
+        except DigitdeskError as exc:
+            self._show_activity(str(exc), 0)
+            return
+        if info.broken:
+            self._show_activity(f"{info.name} cannot be used: {info.broken}", 0)
+            return
+        self._activating = info
+        self._show_activity(f"Loading “{info.name}”…", 0)
+        self.model.load(info.path)
 
     def load_model_soon(self) -> None:
         """Load the model once the window has painted for the first time (importing TensorFlow
@@ -133,13 +178,34 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_model_ready(self, rec: "Recognizer") -> None:
-        for tab in (self.draw_tab, self.image_tab, self.webcam_tab):
+        for tab in (self.draw_tab, self.image_tab, self.webcam_tab, self.train_tab):
             tab.set_recognizer(rec)
         self._show_model_status(model_summary(rec))
-        self._show_activity("Ready")
+        self.model_label.setToolTip(str(rec.path or ""))
+        info, self._activating = self._activating, None
+        if info is not None and rec.path is not None and Path(rec.path).resolve() == info.path.resolve():
+            try:
+                self.store.set_active(info.id)
+            except DigitdeskError as exc:
+                self._show_activity(f"Using “{info.name}” now, but it could not be remembered: {exc}", 0)
+            else:
+                self._show_activity(f"Now using “{info.name}”")
+            self.models_tab.refresh()
+        else:
+            self._show_activity("Ready")
+
+    @Slot(str)
+    def _on_model_notice(self, message: str) -> None:
+        self._show_activity(message, 0)
+        self.model_label.setToolTip(message)
 
     @Slot(str)
     def _on_model_failed(self, message: str) -> None:
+        info, self._activating = self._activating, None
+        if self.model.recognizer is not None:  # a switch failed: the current model stays
+            self._show_activity(f"Could not switch to “{info.name if info else 'the model'}”: {message}", 0)
+            self.models_tab.refresh()
+            return
         self._show_model_status("No model")
         self.model_label.setToolTip(message)
         self.draw_tab.set_model_error(message)
@@ -284,9 +350,12 @@ class MainWindow(QMainWindow):
             self._save_state()
         except Exception:  # never block closing on settings
             log.exception("could not save the settings")
+        self.train_tab.shutdown()  # stops a run within one batch
         self.webcam_tab.shutdown()
         self.draw_tab.shutdown()
         self.image_tab.shutdown()
+        self.models_tab.shutdown()
+        self.data_tab.shutdown()
         self.model.shutdown()
 
     # Settings ---------------------------------------------------------------------------
@@ -297,6 +366,7 @@ class MainWindow(QMainWindow):
         s.set("state", self.saveState())
         s.set("tab", self.tabs.currentIndex())
         self.draw_tab.save_state(self.settings.group("draw"))
+        self.train_tab.save_state(self.settings.group("train"))
         s = self.settings.group("image")
         s.set("splitter", self.image_tab.splitter.saveState())
         self.settings.set_last_folder(self.image_tab.last_folder)
@@ -316,6 +386,7 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(min(max(0, s.get("tab", 0)), self.tabs.count() - 1))
         self._last_tab = self.tabs.currentIndex()
         self.draw_tab.restore_state(self.settings.group("draw"))
+        self.train_tab.restore_state(self.settings.group("train"))
         splitter = self.settings.group("image").get("splitter", QByteArray())
         if splitter:
             self.image_tab.splitter.restoreState(splitter)

@@ -17,6 +17,7 @@ from digitdesk.core.errors import DigitdeskError
 from digitdesk.gui.workers import TaskRunner
 
 if TYPE_CHECKING:  # no TensorFlow import at runtime here
+    from digitdesk.core.modelstore import ModelStore
     from digitdesk.core.recognizer import Reading, Recognizer
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,60 @@ def load_recognizer(path: str | os.PathLike | None = None) -> "Recognizer":
     from digitdesk.core.recognizer import Recognizer
 
     return Recognizer.load(path)
+
+
+def requested_active_id(store: "ModelStore") -> str | None:
+    """The id last made active (``active.json``), even if that model can no longer be used."""
+    import json
+
+    try:
+        value = json.loads(store.active_file.read_text()).get("id")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(value) if value else None
+
+
+def load_active_recognizer(store: "ModelStore") -> "tuple[Recognizer, str | None]":
+    """Load the store's active model (runs on a worker thread). If it is broken or fails to load,
+    load the bundled one instead; the second value then says why, for a person."""
+    from digitdesk.core.errors import ModelError
+    from digitdesk.core.recognizer import Recognizer
+
+    info = store.active()
+    note = None
+    wanted = requested_active_id(store)
+    if wanted and wanted != info.id:
+        try:
+            broken = store.get(wanted)
+            why = broken.broken or "it cannot be used"
+            name = broken.name
+        except ModelError as exc:
+            why, name = str(exc), wanted
+        note = f"Your active model “{name}” cannot be used ({why}); using the bundled model."
+    try:
+        return Recognizer.load(info.path), note
+    except ModelError as exc:
+        if info.bundled:
+            raise
+        note = f"Your active model “{info.name}” could not be loaded ({exc}); using the bundled model."
+        return Recognizer.load(store.bundled_path), note
+
+
+_heap_settled = False
+
+
+def settle_heap() -> None:
+    """Once per process, after the first model is loaded: move every object alive now (TensorFlow,
+    Keras and the model: hundreds of thousands, alive for the whole session) out of the cyclic
+    garbage collector's reach (``gc.freeze``). Otherwise each full collection walks them all,
+    holding the GIL for ~200 ms, and one triggered by training on a worker thread (e.g. while
+    it traces the augmentation pipeline) stalls the event loop for that long."""
+    global _heap_settled
+    if not _heap_settled:
+        import gc
+
+        gc.freeze()
+        _heap_settled = True
 
 
 def describe_error(exc: BaseException) -> str:
@@ -57,6 +112,7 @@ class ModelHolder(QObject):
     loading = Signal(str)  # what is being loaded (a path, or "bundled model")
     ready = Signal(object)  # the loaded Recognizer
     failed = Signal(str)  # why loading failed, for a person
+    notice = Signal(str)  # a model was loaded instead of the one asked for, and why
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -78,19 +134,29 @@ class ModelHolder(QObject):
     def is_loading(self) -> bool:
         return self._runner is not None and self._runner.busy
 
-    def load(self, path: str | os.PathLike | None = None) -> None:
-        """Start loading a model in the background; ``ready`` or ``failed`` follows."""
+    def load(self, path: str | os.PathLike | None = None, store: "ModelStore | None" = None) -> None:
+        """Start loading a model in the background (with ``store``: its active one); ``ready``
+        or ``failed`` follows. The model in use stays in use until the new one is ready."""
         if self._runner is None:
             self._runner = TaskRunner("model-loader", self)
             self._runner.finished.connect(self._on_loaded)
             self._runner.failed.connect(self._on_failed)
         self._error = None
+        if store is not None:
+            self.loading.emit("active model")
+            self._runner.submit(load_active_recognizer, store, tag="active model")
+            return
         what = str(path) if path else "bundled model"
         self.loading.emit(what)
         self._runner.submit(load_recognizer, path, tag=what)
 
+    def load_active(self, store: "ModelStore") -> None:
+        """Load the store's active model (falling back to the bundled one) in the background."""
+        self.load(None, store=store)
+
     def set_recognizer(self, rec: "Recognizer") -> None:
         """Use an already loaded model."""
+        settle_heap()
         self._recognizer = rec
         self._error = None
         self.ready.emit(rec)
@@ -101,12 +167,17 @@ class ModelHolder(QObject):
             self._runner.shutdown()
 
     @Slot(object, object)
-    def _on_loaded(self, _tag: Any, rec: "Recognizer") -> None:
+    def _on_loaded(self, _tag: Any, value: "Recognizer | tuple[Recognizer, str | None]") -> None:
+        rec, note = value if isinstance(value, tuple) else (value, None)
         log.info("model %s ready", rec.name)
         self.set_recognizer(rec)
+        if note:
+            log.warning("%s", note)
+            self.notice.emit(note)
 
     @Slot(object, object)
     def _on_failed(self, tag: Any, exc: Exception) -> None:
-        self._error = f"Could not load the {tag}: {describe_error(exc)}" if tag == "bundled model" else describe_error(exc)
+        self._error = (f"Could not load the {tag}: {describe_error(exc)}" if tag in ("bundled model", "active model")
+                       else describe_error(exc))
         log.error("model loading failed: %s", self._error)
         self.failed.emit(self._error)

@@ -42,7 +42,8 @@ def dark_palette():
 
 
 def take_screenshots(out: Path, dark: bool = False, size: tuple[int, int] = (1180, 780)) -> list[Path]:
-    """Save draw/image/webcam PNGs (``-dark`` suffixed for the dark scheme) into ``out``."""
+    """Save draw/image/webcam/train/models/data PNGs (``-dark`` suffixed for the dark scheme) into
+    ``out``. Models and samples go to a temporary user folder, never the real one."""
     from PySide6.QtCore import QSettings, Qt
     from PySide6.QtWidgets import QApplication
 
@@ -56,6 +57,8 @@ def take_screenshots(out: Path, dark: bool = False, size: tuple[int, int] = (118
     app = QApplication.instance() or QApplication(sys.argv[:1])
     configure_application(app)
     settings_dir = tempfile.TemporaryDirectory()  # neither use nor change the user's settings
+    home = tempfile.TemporaryDirectory()  # nor the user's models and samples
+    os.environ["DIGITDESK_HOME"] = home.name
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir.name)
     if dark:  # the offscreen platform has no system theme: use a dark Fusion palette like a dark desktop's
@@ -102,9 +105,56 @@ def take_screenshots(out: Path, dark: bool = False, size: tuple[int, int] = (118
         _wait_until(app, lambda: win.webcam_tab.result_label.text() != "" and win.webcam_tab.frames_shown > 30)
         grab("webcam")
         win.webcam_tab.stop()
+
+    _train_models_data(app, win, grab)
     win.close()
     settings_dir.cleanup()
+    home.cleanup()
     return saved
+
+
+def _train_models_data(app, win, grab: Callable[[str], None]) -> None:
+    """A short real training run on the Train tab, then the Models and Data tabs."""
+    import numpy as np
+
+    from digitdesk.core.data import load_mnist
+    from digitdesk.core.models import build
+
+    mnist = load_mnist()
+    for i in range(40):  # a few "corrected" digits for the samples counter
+        win.samples.add(mnist.test.images[i], int(mnist.test.labels[i]))
+    tab = win.train_tab
+    win.tabs.setCurrentWidget(tab)
+    form = tab.form
+    form.apply_preset("Quick")
+    form.arch_combo.setCurrentIndex(form.arch_combo.findData("simple_cnn"))
+    form.epochs_spin.setValue(4)
+    form.batch_spin.setValue(64)
+    form.max_train_spin.setValue(12_000)
+    tab.start()
+    _wait_until(app, lambda: tab.history.fraction() >= 0.6 and len(tab.history.epochs) >= 2, 600)
+    tab.plot.refresh()  # the plot's own timer would within 250 ms
+    grab("train-running")
+    _wait_until(app, lambda: tab.evaluation is not None, 600)
+    tab.results.gallery.scrollToTop()
+    grab("train-done")
+
+    tab.save_model("simple_cnn, 4 epochs on 12k MNIST")
+    _wait_until(app, lambda: tab.saved is not None, 60)
+    store = win.store
+    store.add(build("tiny"), {"test_accuracy": 0.9412, "data": "MNIST", "epochs": 2, "architecture": "tiny"},
+              "tiny quick test")
+    (store.folder / "downloaded-model.keras").write_bytes(np.random.default_rng(0).bytes(2048))
+    models = win.models_tab
+    models.refresh()
+    win.tabs.setCurrentWidget(models)
+    models.select(tab.saved.id)
+    grab("models")
+
+    data = win.data_tab
+    win.tabs.setCurrentWidget(data)
+    _wait_until(app, lambda: data.exploration is not None, 60)
+    grab("data")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from digitdesk.gui.qimage import array_to_pixmap
 
@@ -109,12 +109,17 @@ class ProbabilityBars(QWidget):
 
 
 class DigitCard(QFrame):
-    """One recognized digit: the digit, what the model saw (28x28) and its top-3 bars."""
+    """One recognized digit: the digit, what the model saw (28x28), its top-3 bars and a
+    "This is a…" button to correct it."""
 
     THUMB = 84  # 28 x 3, nearest neighbour so pixels stay visible
+    corrected = Signal(int)  # the person says this digit is that one
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        from digitdesk.gui.corrections import correction_menu  # (corrections imports this module)
+
+        self._digit: int | None = None
         self.setObjectName("digitCard")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.digit_label = QLabel()
@@ -129,15 +134,26 @@ class DigitCard(QFrame):
         self.thumb.setFixedSize(self.THUMB, self.THUMB)
         self.thumb.setToolTip("What the model sees: the 28×28 input")
         self.bars = ProbabilityBars()
+        self.correct_button = QToolButton()
+        self.correct_button.setObjectName("correctButton")
+        self.correct_button.setText("This is a… ▾")
+        self.correct_button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")
+        self.correct_button.setToolTip("Wrong? Say which digit it is; the 28×28 crop is kept in your samples "
+                                       "for fine-tuning (the digit keys pick in the menu)")
+        self.correct_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.correct_button.setAutoRaise(True)
+        self.correct_menu = correction_menu(self, self.corrected.emit)
+        self.correct_button.setMenu(self.correct_menu)
         left = QVBoxLayout()
         left.setSpacing(0)
         left.addWidget(self.digit_label)
         left.addWidget(self.status_label)
         left.addStretch(1)
         right = QVBoxLayout()
-        right.setSpacing(6)
+        right.setSpacing(0)
         right.addWidget(self.bars)
         right.addStretch(1)
+        right.addWidget(self.correct_button, 0, Qt.AlignmentFlag.AlignLeft)
         row = QHBoxLayout(self)
         row.setContentsMargins(8, 8, 8, 8)
         row.setSpacing(8)
@@ -151,6 +167,7 @@ class DigitCard(QFrame):
                   input28: np.ndarray | None, uncertain: bool) -> None:
         """Show one digit result (plain data from a DigitResult)."""
         c = colors(self.palette())
+        self._digit = digit
         self.digit_label.setText(f"{digit}?" if uncertain else str(digit))
         self.status_label.setText(UNCERTAIN_TEXT if uncertain else f"{confidence:.0%} sure")
         color = c.amber if uncertain else self.palette().color(QPalette.ColorRole.WindowText)
@@ -167,6 +184,12 @@ class DigitCard(QFrame):
                                            Qt.TransformationMode.FastTransformation))
         self.bars.set_values(top, uncertain)
         self.setToolTip(f"{digit}: {confidence:.1%}" + (" — uncertain, check it" if uncertain else ""))
+        self.correct_button.setText("This is a… ▾")
+
+    def mark_corrected(self, label: int) -> None:
+        """Show that this digit was kept as a sample labelled ``label``."""
+        self.correct_button.setText(f"Saved as {label} ✓")
+        self.status_label.setText("your sample")
 
 
 class MessageBanner(QLabel):

@@ -18,7 +18,7 @@ def test_window_contract(window):
     assert window.objectName() == "mainWindow"
     tabs = window.findChild(QTabWidget, "tabs")
     assert tabs is not None
-    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Draw", "Image", "Webcam"]
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Draw", "Image", "Webcam", "Train", "Models", "Data"]
     assert window.findChild(QWidget, "drawCanvas") is window.draw_tab.canvas
     assert isinstance(window.findChild(QToolButton, "clearButton"), QToolButton)
     assert isinstance(window.findChild(QLabel, "resultLabel"), QLabel)
