@@ -88,7 +88,7 @@ class ResultsPanel(QWidget):
         self.table.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.gallery = DigitGallery(42)
         self.gallery.setObjectName("misclassifiedGallery")
-        rows = 2 * (self.gallery.gridSize().height() + self.gallery.spacing()) + self.gallery.spacing()
+        rows = 2 * self.gallery.gridSize().height()  # icon mode: rows at the grid pitch
         self.gallery.setFixedHeight(rows + 2 * self.gallery.frameWidth())  # exactly two rows show
         self.gallery_label = QLabel("Misclassified test digits")
         self.gallery_label.setObjectName("galleryCaption")
