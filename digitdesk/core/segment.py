@@ -157,11 +157,16 @@ def _should_merge(a: _Blob, b: _Blob, typical_h: float) -> bool:
     return max(a.y1, b.y1) - min(a.y0, b.y0) <= 1.5 * typical_h
 
 
+def _typical_height(blobs: list[_Blob]) -> float:
+    """Median height of the blobs at least half as tall as the tallest: the digits, not specks."""
+    tallest = max(b.h for b in blobs)
+    return float(np.median([b.h for b in blobs if b.h >= 0.5 * tallest]))
+
+
 def _merge_strokes(blobs: list[_Blob]) -> list[_Blob]:
     if not blobs:
         return blobs
-    heights = sorted(b.h for b in blobs)
-    typical_h = float(np.median([hh for hh in heights if hh >= 0.5 * heights[-1]]))
+    typical_h = _typical_height(blobs)
     changed = True
     while changed:
         changed = False
@@ -253,7 +258,7 @@ def segment(image: np.ndarray, keep_stages: bool = False) -> Segmentation:
         blobs.append(_Blob(x, y, x + bw, y + bh, [i], area))
     blobs = _merge_strokes(_drop_frames(blobs, h * w))
     if blobs:
-        typical_h = float(np.median([b.h for b in blobs if b.h >= 0.5 * max(bb.h for bb in blobs)]))
+        typical_h = _typical_height(blobs)
         blobs = [b for b in blobs if b.h >= 0.4 * typical_h and b.area >= 0.02 * typical_h ** 2]
     pieces = []  # (box, mask) per digit
     for b in blobs:
