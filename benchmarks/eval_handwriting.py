@@ -66,10 +66,10 @@ def main(argv: list[str] | None = None) -> int:
 
     rec = Recognizer.load(args.model)
     mnist = load_mnist(args.data).test
-    probs = np.concatenate([rec.classify(mnist.images[i:i + 2000]) for i in range(0, len(mnist), 2000)])
+    probs = rec.classify_many(mnist.images)
     raw = float((probs.argmax(1) == mnist.labels).mean())
     reframed_imgs = np.stack([frame_ink(img) for img in mnist.images])
-    probs2 = np.concatenate([rec.classify(reframed_imgs[i:i + 2000]) for i in range(0, len(mnist), 2000)])
+    probs2 = rec.classify_many(reframed_imgs)
     reframed = float((probs2.argmax(1) == mnist.labels).mean())
 
     print(f"model: {rec.path}")

@@ -131,7 +131,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     rec = _load_recognizer(args.model)
     dataset = load_source(args.data)
     test = dataset.test
-    probs = _classify_all(rec, test.images)
+    probs = rec.classify_many(test.images)
     rep = report(test.labels, probs.argmax(axis=1))
     print(f"model: {rec.path}\ndata: {dataset.source} (test split, {len(test)} images)\n")
     print(rep.format())
@@ -144,18 +144,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _classify_all(rec, images, chunk: int = 2048):
-    import numpy as np
-
-    return np.concatenate([rec.classify(images[i : i + chunk]) for i in range(0, len(images), chunk)])
-
-
 def cmd_kaggle(args: argparse.Namespace) -> int:
     from digitdesk.core.data import load_kaggle_csv
 
     split = load_kaggle_csv(args.test)
     rec = _load_recognizer(args.model)
-    labels = _classify_all(rec, split.images).argmax(axis=1)
+    labels = rec.classify_many(split.images).argmax(axis=1)
     lines = ["ImageId,Label"] + [f"{i + 1},{int(d)}" for i, d in enumerate(labels)]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {len(labels)} predictions to {args.out}")

@@ -110,6 +110,12 @@ class Recognizer:
         batch = x.astype(np.float32)[..., None]
         return self._infer(self._constant(batch)).numpy()
 
+    def classify_many(self, digits28: np.ndarray, chunk: int = 2048) -> np.ndarray:
+        """Probabilities ``(N, 10)`` for a whole data set, in chunks of ``chunk`` digits."""
+        if len(digits28) == 0:
+            return np.zeros((0, 10), np.float32)
+        return np.concatenate([self.classify(digits28[i : i + chunk]) for i in range(0, len(digits28), chunk)])
+
     def read(self, image: np.ndarray, keep_stages: bool = False) -> Reading:
         """Find and classify every digit in ``image`` (grayscale or BGR, either polarity)."""
         seg = segment(image, keep_stages=keep_stages)
