@@ -1,11 +1,12 @@
 """The frozen app (``pyinstaller build.spec``): startup to a visible window and to a loaded model,
 and the size of the bundle.
 
-    python -m benchmarks.bench_frozen [--app dist/digitdesk/digitdesk] [--runs 5]
+    python -m benchmarks.bench_frozen [--app dist/digitdesk/digitdesk] [--runs 5] [--json PATH]
 
 Each run launches the executable offscreen with DIGITDESK_REPORT_STARTUP=quit: the app prints
-"window-visible <s>" at its first paint and "model-ready <s>" once the model is loaded (seconds
-since the process started), then quits. One unrecorded run first warms the page cache, as a
+"window-visible <s>" at its first paint, "model-ready <s>" once the model is loaded and
+"first-prediction <s>" once a number it writes on the Draw tab is read and shown (seconds since
+the process started), then quits. One unrecorded run first warms the page cache, as a
 second start of the app would be; its figures are shown as "first run". Times are also taken
 from just before the launch call, as a cross-check.
 """
@@ -23,7 +24,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-MARKS = ("window-visible", "model-ready", "model-failed")
+MARKS = ("window-visible", "model-ready", "first-prediction", "model-failed")
+DEFAULT_APP = REPO / "dist" / "digitdesk" / "digitdesk"
+SOURCES = ("digitdesk", "resources", "models", "build.spec", "pyproject.toml")  # what goes into the bundle
 
 
 def bundle_bytes(folder: Path) -> int:
@@ -55,29 +58,71 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} s | {min(values):.2f}-{max(values):.2f} s"
 
 
+def staleness(app: Path) -> str:
+    """When the bundle was built, and how many commits touched its sources since ("" outside git)."""
+    built = app.stat().st_mtime
+    try:
+        out = subprocess.run(["git", "rev-list", "--count", f"--since={int(built)}", "HEAD", "--", *SOURCES],
+                             cwd=REPO, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *SOURCES],
+                               cwd=REPO, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    if out.returncode != 0:
+        return ""
+    newer = [line[3:] for line in dirty.stdout.splitlines() if (REPO / line[3:]).exists()
+             and (REPO / line[3:]).stat().st_mtime > built]
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(built))
+    n = int(out.stdout.strip() or 0)
+    return (f"built {when}; {n} commit{'s' if n != 1 else ''} to its sources since"
+            + (f", {len(newer)} uncommitted file{'s' if len(newer) != 1 else ''} changed since" if newer else ""))
+
+
+def measure(app: Path, runs: int) -> dict:
+    """One unrecorded warm-up launch, then ``runs`` launches; seconds since the process started
+    (and since the launch call) per mark, and the bundle size."""
+    first = launch(app)
+    launches = [launch(app) for _ in range(runs)]
+    out: dict = {"app": str(app), "runs": runs, "first_run": {k: v[0] for k, v in first.items()}}
+    for mark in ("window-visible", "model-ready", "first-prediction"):
+        out[mark] = [r[mark][0] for r in launches if mark in r]
+        out[mark + " (launch)"] = [r[mark][1] for r in launches if mark in r]
+    out["bytes"] = bundle_bytes(app.parent)
+    out["staleness"] = staleness(app)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_frozen", description=__doc__.splitlines()[0])
-    parser.add_argument("--app", default=str(REPO / "dist" / "digitdesk" / "digitdesk"), help="the frozen executable")
+    parser.add_argument("--app", default=str(DEFAULT_APP), help="the frozen executable")
     parser.add_argument("--runs", type=int, default=5, help="timed runs (after one warm-up run)")
+    parser.add_argument("--json", metavar="PATH", help="also write the raw figures to this JSON file")
     args = parser.parse_args(argv)
     app = Path(args.app).resolve()
     if not app.is_file():
         print(f"{app}: not found; build it first with `pyinstaller --noconfirm build.spec`", file=sys.stderr)
         return 1
-    first = launch(app)
-    runs = [launch(app) for _ in range(args.runs)]
-    size = bundle_bytes(app.parent)
+    r = measure(app, args.runs)
+    size = r["bytes"]
     command = "python -m benchmarks.bench_frozen " + shlex.join(sys.argv[1:] if argv is None else argv)
-    print(f"frozen app {app} ({os.cpu_count()} cores), offscreen, {args.runs} runs after one warm-up run\n")
+    print(f"frozen app {app} ({os.cpu_count()} cores), offscreen, {args.runs} runs after one warm-up run")
+    print(f"{r['staleness']}\n" if r["staleness"] else "")
     print("| measure | median | range (min-max) | first run |")
     print("|---|---|---|---|")
-    for mark, label in (("window-visible", "window visible"), ("model-ready", "model ready")):
-        since_start = [r[mark][0] for r in runs]
-        since_launch = [r[mark][1] for r in runs]
-        print(f"| {label}, since the process started | {spread(since_start)} | {first[mark][0]:.2f} s |")
-        print(f"| {label}, since the launch call | {spread(since_launch)} | {first[mark][1]:.2f} s |")
+    for mark, label in (("window-visible", "window visible"), ("model-ready", "model ready"),
+                        ("first-prediction", "first prediction")):
+        if not r[mark]:
+            continue
+        first = r["first_run"].get(mark)
+        first = f"{first:.2f} s" if first is not None else ""
+        print(f"| {label}, since the process started | {spread(r[mark])} | {first} |")
+        print(f"| {label}, since the launch call | {spread(r[mark + ' (launch)'])} | |")
     print(f"| bundle size (`du -sb`) | {size / 1e6:.0f} MB ({size / 2**20:.0f} MiB) | | |")
     print(f"\n`{command.strip()}`")
+    if args.json:
+        from benchmarks.suite import write_json
+
+        write_json(args.json, r)
     return 0
 
 

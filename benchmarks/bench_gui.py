@@ -1,10 +1,11 @@
 """Desktop GUI figures: startup, stroke-to-result on the Draw tab, webcam preview rate.
 
-    python -m benchmarks.bench_gui [--runs 5] [--strokes 30] [--seconds 8] [--only startup|stroke|webcam]
+    python -m benchmarks.bench_gui [--runs 5] [--strokes 30] [--seconds 6] [--only startup,stroke,webcam] [--json PATH]
 
 (a) startup: the app is launched in a subprocess (offscreen) with DIGITDESK_REPORT_STARTUP=quit;
-    it prints "window-visible <s>" at its first paint and "model-ready <s>" (seconds since the
-    process started) to stdout and quits. Also timed from just before the launch, as a cross-check.
+    it prints "window-visible <s>" at its first paint, "model-ready <s>" (seconds since the
+    process started) and, once a number it writes on the Draw tab has been read and shown,
+    "first-prediction <s>" to stdout, and quits. Also timed from just before the launch, as a cross-check.
 (b) stroke-to-result: a digit is drawn on the Draw tab with QTest mouse events; the time from the
     last mouse release to the result label update (the tab's readingShown signal), warm.
 (c) webcam: the Webcam tab plays a 640x480 MJPG video (a hand-held camera over the sample photo,
@@ -31,36 +32,65 @@ REPO = Path(__file__).resolve().parents[1]
 
 def summary(values: list[float], unit: str, scale: float = 1.0) -> str:
     v = sorted(x * scale for x in values)
+    if not v:
+        return "no data"
     p90 = v[min(len(v) - 1, int(round(0.9 * (len(v) - 1))))]
     return (f"median {statistics.median(v):.1f} {unit}, min {v[0]:.1f}, p90 {p90:.1f}, max {v[-1]:.1f}"
             f" (n={len(v)})")
 
 
-def bench_startup(runs: int) -> None:
+MARKS = ("window-visible", "model-ready", "first-prediction", "model-failed")
+
+
+def launch(timeout: float = 180) -> dict[str, tuple[float, float]]:
+    """Start the app from source once (offscreen, DIGITDESK_REPORT_STARTUP=quit); returns
+    {mark: (seconds since the process started, seconds since the launch call)}."""
     entry = "digitdesk" if importlib.util.find_spec("digitdesk.cli") else "digitdesk.gui"
-    visible, ready, outside = [], [], []
+    with tempfile.TemporaryDirectory() as home:
+        env = dict(os.environ, DIGITDESK_REPORT_STARTUP="quit", DIGITDESK_HOME=home, XDG_CONFIG_HOME=home,
+                   PYTHONPATH=str(REPO))
+        t0 = time.time()
+        out = subprocess.run([sys.executable, "-m", entry], cwd=REPO, env=env, capture_output=True,
+                             text=True, timeout=timeout)
+    marks = {}
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] in MARKS:
+            marks[parts[0]] = (float(parts[1]), float(parts[2]) - t0)
+    if "window-visible" not in marks or "model-ready" not in marks:
+        raise RuntimeError(f"run failed (exit {out.returncode}):\n{out.stderr[-2000:]}")
+    return marks
+
+
+def measure_startup(runs: int) -> dict[str, list[float]]:
+    """Seconds since the process started: {"visible": [...], "ready": [...], "first": [...]}, and
+    "outside": window visible timed from just before the launch call."""
+    res: dict[str, list[float]] = {"visible": [], "ready": [], "first": [], "outside": [], "failed": []}
     for _ in range(runs):
-        with tempfile.TemporaryDirectory() as home:
-            env = dict(os.environ, DIGITDESK_REPORT_STARTUP="quit", DIGITDESK_HOME=home, XDG_CONFIG_HOME=home,
-                       PYTHONPATH=str(REPO))
-            t0 = time.time()
-            out = subprocess.run([sys.executable, "-m", entry], cwd=REPO, env=env, capture_output=True,
-                                 text=True, timeout=180)
-        marks = {}
-        for line in out.stdout.splitlines():
-            parts = line.split()
-            if len(parts) >= 3 and parts[0] in ("window-visible", "model-ready", "model-failed"):
-                marks[parts[0]] = (float(parts[1]), float(parts[2]))
-        if "window-visible" not in marks or "model-ready" not in marks:
-            print(f"  run failed (exit {out.returncode}):\n{out.stderr[-2000:]}")
+        try:
+            marks = launch()
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            res["failed"].append(str(exc)[-500:])
+            print(f"  {exc}")
             continue
-        visible.append(marks["window-visible"][0])
-        ready.append(marks["model-ready"][0])
-        outside.append(marks["window-visible"][1] - t0)
+        res["visible"].append(marks["window-visible"][0])
+        res["ready"].append(marks["model-ready"][0])
+        res["outside"].append(marks["window-visible"][1])
+        if "first-prediction" in marks:
+            res["first"].append(marks["first-prediction"][0])
+    return res
+
+
+def bench_startup(runs: int) -> dict:
+    entry = "digitdesk" if importlib.util.find_spec("digitdesk.cli") else "digitdesk.gui"
+    res = measure_startup(runs)
     print(f"(a) startup, `python -m {entry}`, offscreen, {runs} runs")
-    print(f"    window visible: {summary(visible, 's')}  [since process start]")
-    print(f"    window visible: {summary(outside, 's')}  [since the launch call]")
-    print(f"    model ready:    {summary(ready, 's')}")
+    print(f"    window visible: {summary(res['visible'], 's')}  [since process start]")
+    print(f"    window visible: {summary(res['outside'], 's')}  [since the launch call]")
+    print(f"    model ready:    {summary(res['ready'], 's')}")
+    if res["first"]:
+        print(f"    first prediction (a number written on the Draw tab, read and shown): {summary(res['first'], 's')}")
+    return res
 
 
 def _app_and_window():
@@ -99,7 +129,7 @@ def _wait_signal(signal, timeout_ms: int = 5000) -> bool:
     return bool(got)
 
 
-def bench_stroke(app, win, strokes: int) -> None:
+def bench_stroke(app, win, strokes: int) -> dict:
     from PySide6.QtCore import QPoint, Qt
     from PySide6.QtTest import QTest
 
@@ -143,15 +173,17 @@ def bench_stroke(app, win, strokes: int) -> None:
     print(f"(b) stroke-to-result, Draw tab {w}x{h} canvas, two-digit numbers, {len(latencies)} strokes, warm")
     print(f"    mouse release -> result label: {summary(latencies, 'ms', 1000)}")
     print(f"    of which rec.read on the worker: {summary(read_times, 'ms', 1000)}")
+    return {"latency": latencies, "read": read_times, "canvas": [w, h]}
 
 
-def bench_webcam(app, win, seconds: float) -> None:
+def bench_webcam(app, win, seconds: float, runs: int = 3) -> dict:
     from digitdesk.core.imageio import read_image
     from digitdesk.core.paths import resource_path
     from digitdesk.gui.demo import demo_video
 
     tab = win.webcam_tab
     readings = []
+    result = {}
     tab.readingShown.connect(lambda text: readings.append(time.perf_counter()))
     with tempfile.TemporaryDirectory() as tmp:
         video = demo_video(Path(tmp) / "camera.avi", read_image(resource_path("resources", "samples", "photo_2026_4071.jpg")),
@@ -159,7 +191,7 @@ def bench_webcam(app, win, seconds: float) -> None:
         win.tabs.setCurrentWidget(tab)
         for pace in (True, False):
             fps, rps, gaps = [], [], []
-            for _ in range(3):
+            for _ in range(runs):
                 tab.pace = pace
                 tab.start(str(video))
                 end = time.perf_counter() + 1.5
@@ -181,10 +213,12 @@ def bench_webcam(app, win, seconds: float) -> None:
                 gaps.append(longest)
                 tab.stop()
             label = "paced at the file's 30 fps" if pace else "unpaced (as fast as frames decode)"
-            print(f"(c) webcam 640x480 with overlays, {label}, 3 runs x {seconds:.0f} s")
+            result["paced" if pace else "unpaced"] = {"fps": fps, "readings": rps, "gap": gaps}
+            print(f"(c) webcam 640x480 with overlays, {label}, {runs} runs x {seconds:.0f} s")
             print(f"    preview:  {summary(fps, 'fps')}")
             print(f"    readings: {summary(rps, '/s')}")
             print(f"    longest gap between shown frames: {summary(gaps, 'ms', 1000)}")
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,18 +226,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="startup runs")
     parser.add_argument("--strokes", type=int, default=30, help="timed strokes")
     parser.add_argument("--seconds", type=float, default=6.0, help="seconds per webcam run")
-    parser.add_argument("--only", choices=["startup", "stroke", "webcam"])
+    parser.add_argument("--webcam-runs", type=int, default=3, help="webcam runs, paced and unpaced each")
+    parser.add_argument("--only", help="startup, stroke and/or webcam (comma-separated; default: all)")
+    parser.add_argument("--json", metavar="PATH", help="also write the raw figures to this JSON file")
     args = parser.parse_args(argv)
-    if args.only in (None, "startup"):
-        bench_startup(args.runs)
-    if args.only in (None, "stroke", "webcam"):
+    parts = set(args.only.split(",")) if args.only else {"startup", "stroke", "webcam"}
+    if parts - {"startup", "stroke", "webcam"}:
+        parser.error(f"--only: unknown part(s) {', '.join(sorted(parts - {'startup', 'stroke', 'webcam'}))}")
+    result: dict = {}
+    if "startup" in parts:
+        result["startup"] = bench_startup(args.runs)
+    if parts & {"stroke", "webcam"}:
         app, win, rec = _app_and_window()
         print(f"model: {rec.name} (MNIST {rec.accuracy})")
-        if args.only in (None, "stroke"):
-            bench_stroke(app, win, args.strokes)
-        if args.only in (None, "webcam"):
-            bench_webcam(app, win, args.seconds)
+        if "stroke" in parts:
+            result["stroke"] = bench_stroke(app, win, args.strokes)
+        if "webcam" in parts:
+            result["webcam"] = bench_webcam(app, win, args.seconds, args.webcam_runs)
         win.close()
+    if args.json:
+        from benchmarks.suite import write_json
+
+        write_json(args.json, result)
     return 0
 
 

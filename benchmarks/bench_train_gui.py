@@ -1,6 +1,7 @@
 """Training through the Train tab: is the GUI responsive, and is training as fast as the CLI?
 
     python -m benchmarks.bench_train_gui [--arch digitnet] [--images 12800] [--epochs 3] [--rounds 3]
+        [--paths gui,core,cli,fit] [--json PATH]
 
 (a) Event-loop stall: a 10 ms QTimer heartbeat (precise timer) runs on the GUI thread while the
     Train tab trains (its worker thread, live plots redrawn by their timer, progress per batch).
@@ -11,7 +12,9 @@
     the CLI's progress bar (what ``digitdesk train`` runs) on the main thread, no event loop,
     alternating runs in this process (GUI CLI CLI GUI ...; no heartbeat, which is an instrument
     with its own cost). Samples/s of the epochs after the first (the first includes tracing).
-    Target: GUI / CLI >= 0.9.
+    Target: GUI / CLI >= 0.9. ``--paths`` adds the real ``digitdesk train`` command in a new process
+    (on the same data, written to a temporary mnist.npz) and plain ``model.fit`` (same model, data
+    pipeline, optimizer and validation; target: core / fit >= 0.95) to the rotation.
 
 The event loop runs as in the app (``QEventLoop.exec``, no polling); the machine's load average is
 printed, since another process competing for the CPU moves both numbers.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import re
 import os
 import statistics
 import subprocess
@@ -33,13 +37,6 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-def load_average() -> str:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.split("load average:")[1].strip()
-    except Exception:  # not Linux
-        return "?"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -176,6 +173,106 @@ def cli_run(tab) -> dict:
     return {"sps": [e.samples_per_s for e in epochs[1:]], "seconds": time.perf_counter() - t0}
 
 
+def fit_run(tab) -> dict:
+    """Plain ``model.fit`` with the same model, data, pipeline, optimizer and validation, on this thread."""
+    from benchmarks.bench_engine import plain_fit
+    from digitdesk.core.training import split_validation
+    from digitdesk.gui.train_jobs import load_data
+
+    request = tab.form.request()
+    config = request.config
+    data, validation = split_validation(load_data(request).dataset.train, config.validation_split, config.seed)
+    t0 = time.perf_counter()
+    sps = plain_fit(config, data, validation)
+    return {"sps": sps, "seconds": time.perf_counter() - t0}
+
+
+EPOCH_LINE = re.compile(r"^epoch (\d+)/\d+  loss .*?  ([\d,]+) samples/s", re.MULTILINE)
+
+
+def write_npz(tab, folder: str) -> str:
+    """The Train tab's data (its limited MNIST subsets) as an mnist.npz the CLI can read."""
+    import numpy as np
+
+    from digitdesk.gui.train_jobs import load_data
+
+    ds = load_data(tab.form.request()).dataset
+    path = os.path.join(folder, "mnist-subset.npz")
+    np.savez(path, x_train=ds.train.images, y_train=ds.train.labels, x_test=ds.test.images, y_test=ds.test.labels)
+    return path
+
+
+def process_run(tab, npz: str, folder: str, timeout: float) -> dict:
+    """The real ``digitdesk train`` command in a new process, on the same data and settings; the
+    samples/s of its epochs after the first, read from its progress output."""
+    c = tab.form.request().config
+    cmd = [sys.executable, "-m", "digitdesk", "train", "--data", npz, "--arch", c.arch, "--epochs", str(c.epochs),
+           "--batch-size", str(c.batch_size), "--lr", str(c.learning_rate), "--schedule", c.schedule,
+           "--augment" if c.augment else "--no-augment", "--val-split", str(c.validation_split),
+           "--early-stopping", str(c.early_stopping), "--seed", str(c.seed),
+           "--out", os.path.join(folder, "cli-model.keras")]
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                         env={**os.environ, "DIGITDESK_HOME": folder})
+    seconds = time.perf_counter() - t0
+    epochs = {int(e): float(sps.replace(",", "")) for e, sps in EPOCH_LINE.findall(out.stderr)}
+    if out.returncode != 0 or len(epochs) < c.epochs:
+        raise RuntimeError(f"`digitdesk train` exited with {out.returncode}:\n{out.stderr[-2000:]}")
+    return {"sps": [epochs[e] for e in sorted(epochs)[1:]], "seconds": seconds}
+
+
+PATHS = {  # name: label in the table
+    "gui": "Train tab (worker QThread, live plots)",
+    "core": "core train() + CLI progress bar (main thread)",
+    "cli": "`digitdesk train` (a new process, same data and settings)",
+    "fit": "plain model.fit (same model, data, pipeline, optimizer, validation)",
+}
+
+
+def throughput(sps: list[float]) -> float:
+    """Samples/s of a run from its epochs' samples/s (total samples / total time)."""
+    return len(sps) / sum(1 / x for x in sps) if sps else float("nan")
+
+
+def measure(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
+    """(a) stall runs with the heartbeat, (b) alternating speed rounds over ``args.paths``."""
+    paths = [p for p in args.paths.split(",") if p]
+    unknown = set(paths) - set(PATHS)
+    if unknown:
+        raise ValueError(f"unknown path(s) {', '.join(sorted(unknown))}; choose from {', '.join(PATHS)}")
+    load_before = os.getloadavg()
+    _app, win, tab = setup(args)
+    beat = Heartbeat()
+    stall_runs = []
+    for r in range(args.stall_runs):
+        stall_runs.append(gui_run(tab, beat, args.timeout))
+        log(f"  (a) run {r + 1}: max stall {max(stall_runs[-1]['train']) * 1000:.0f} ms")
+    runs: dict[str, list[dict]] = {p: [] for p in paths}
+    rounds: list[dict[str, float]] = []
+    with tempfile.TemporaryDirectory(prefix="digitdesk-bench-") as folder:
+        npz = write_npz(tab, folder) if "cli" in paths else ""
+        for r in range(args.rounds):
+            this = {}
+            for what in (paths if r % 2 == 0 else paths[::-1]):
+                if what == "gui":
+                    run = gui_run(tab, None, args.timeout)
+                elif what == "core":
+                    run = cli_run(tab)
+                elif what == "fit":
+                    run = fit_run(tab)
+                else:
+                    run = process_run(tab, npz, folder, args.timeout)
+                runs[what].append(run)
+                this[what] = throughput(run["sps"])
+                log(f"  (b) round {r + 1} {what}: {this[what]:,.0f} samples/s")
+            rounds.append(this)
+    win.close()
+    return {"settings": {"arch": args.arch, "images": args.images, "epochs": args.epochs, "paths": paths},
+            "cpus": os.cpu_count(), "load_before": load_before, "load_after": os.getloadavg(),
+            "stall": [{k: r[k] for k in ("train", "results", "idle", "redraws", "batches")} for r in stall_runs],
+            "runs": {p: [r["sps"] for r in v] for p, v in runs.items()}, "rounds": rounds}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_train_gui", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -184,64 +281,72 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-images", type=int, default=2000, help="test images evaluated after a run")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--stall-runs", type=int, default=2, help="GUI runs with the heartbeat, for (a)")
-    parser.add_argument("--rounds", type=int, default=3, help="(b): GUI/CLI pairs, alternating GUI CLI CLI GUI ...")
+    parser.add_argument("--rounds", type=int, default=3, help="(b): rounds over --paths, alternating GUI CLI CLI GUI ...")
+    parser.add_argument("--paths", default="gui,core",
+                        help="(b): training paths compared, from gui, core (train() with the CLI's progress bar, "
+                             "in this process), cli (the `digitdesk train` command in a new process), fit (plain "
+                             "model.fit); default gui,core")
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--json", metavar="PATH", help="also write the raw figures to this JSON file")
     args = parser.parse_args(argv)
     cmd = "python -m benchmarks.bench_train_gui " + " ".join(argv if argv is not None else sys.argv[1:])
-    load_before = load_average()
-    _app, win, tab = setup(args)
-    beat = Heartbeat()
-    stall_runs = []
-    for r in range(args.stall_runs):
-        stall_runs.append(gui_run(tab, beat, args.timeout))
-        print(f"  (a) run {r + 1}: max stall {max(stall_runs[-1]['train']) * 1000:.0f} ms", file=sys.stderr)
-    gui, cli = [], []
-    for r in range(args.rounds):
-        for what in (("gui", "cli") if r % 2 == 0 else ("cli", "gui")):
-            if what == "gui":
-                gui.append(gui_run(tab, None, args.timeout))
-            else:
-                cli.append(cli_run(tab))
-            last = gui[-1] if what == "gui" else cli[-1]
-            print(f"  (b) round {r + 1} {what}: {statistics.mean(last['sps']):,.0f} samples/s", file=sys.stderr)
-    win.close()
-    load_after = load_average()
+    r = measure(args)
+    if args.json:
+        from benchmarks.suite import write_json
+
+        write_json(args.json, r)
+
+    def la(x):
+        return ", ".join(f"{v:.2f}" for v in x)
 
     def flat(runs, key):
         return [s for run in runs for s in run[key]]
 
+    stall_runs = r["stall"]
     train_stalls, result_stalls = flat(stall_runs, "train"), flat(stall_runs, "results")
     idle_stalls = flat(stall_runs, "idle")
-    g_sps, c_sps = flat(gui, "sps"), flat(cli, "sps")
-    ratio = statistics.median(g_sps) / statistics.median(c_sps)
-    pairs = [statistics.mean(g["sps"]) / statistics.mean(c["sps"]) for g, c in zip(gui, cli)]
     ms = 1000
 
     def row(name, stalls, target=""):
+        if not stalls:
+            return f"| {name} | 0 | | | | | {target} |"
         return (f"| {name} | {len(stalls)} | {statistics.median(stalls) * ms:.1f} | {pct(stalls, 0.99) * ms:.1f} | "
                 f"{max(stalls) * ms:.1f} | {sum(s > 0.05 for s in stalls)} | {target} |")
 
     print(f"\n`{cmd.strip()}`\n")
     print(f"{args.arch}, {args.images:,} MNIST images (10% validation), {args.epochs} epochs, batch 128, "
-          f"augmentation on; {os.cpu_count()} CPUs; load average before: {load_before}; after: {load_after}\n")
-    print(f"(a) GUI event loop during {len(stall_runs)} runs, 10 ms heartbeat: stall = gap beyond 10 ms\n")
-    print("| phase | gaps | median ms | p99 ms | max ms | gaps > 50 ms | target |")
-    print("|---|---|---|---|---|---|---|")
-    print(row("idle (before Start)", idle_stalls))
-    met = "met" if max(train_stalls) <= 0.1 else "MISSED"
-    print(row("training (Start to end of thread)", train_stalls, f"max <= 100 ms: {met}"))
-    print(row("results (test on a worker, then draw)", result_stalls))
-    print(f"\nfull plot redraws per run: {[r['redraws'] for r in stall_runs]} "
-          f"(curves blitted 4x/s) for {[r['batches'] for r in stall_runs]} batches\n")
+          f"augmentation on; {os.cpu_count()} CPUs; load average before: {la(r['load_before'])}; "
+          f"after: {la(r['load_after'])}\n")
+    if stall_runs:
+        print(f"(a) GUI event loop during {len(stall_runs)} runs, 10 ms heartbeat: stall = gap beyond 10 ms\n")
+        print("| phase | gaps | median ms | p99 ms | max ms | gaps > 50 ms | target |")
+        print("|---|---|---|---|---|---|---|")
+        print(row("idle (before Start)", idle_stalls))
+        met = "met" if train_stalls and max(train_stalls) <= 0.1 else "MISSED"
+        print(row("training (Start to end of thread)", train_stalls, f"max <= 100 ms: {met}"))
+        print(row("results (test on a worker, then draw)", result_stalls))
+        print(f"\nfull plot redraws per run: {[x['redraws'] for x in stall_runs]} "
+              f"(curves blitted 4x/s) for {[x['batches'] for x in stall_runs]} batches\n")
+    paths = r["settings"]["paths"]
+    if not paths or not args.rounds:
+        return 0
     print("(b) training speed, samples/s of epochs 2+, alternating runs (no heartbeat)\n")
     print("| path | runs | samples/s (median) | each epoch 2+ |")
     print("|---|---|---|---|")
-    print(f"| Train tab (worker QThread, live plots) | {len(gui)} | {statistics.median(g_sps):,.0f} | "
-          f"{', '.join(f'{s:,.0f}' for s in g_sps)} |")
-    print(f"| core train() + CLI progress bar (main thread) | {len(cli)} | {statistics.median(c_sps):,.0f} | "
-          f"{', '.join(f'{s:,.0f}' for s in c_sps)} |")
-    print(f"\nGUI / CLI = {ratio:.3f} (medians; target >= 0.9: {'met' if ratio >= 0.9 else 'MISSED'}); "
-          f"per round (adjacent runs): {', '.join(f'{r:.2f}' for r in pairs)}")
+    sps = {p: [s for run in r["runs"][p] for s in run] for p in paths}
+    for p in paths:
+        print(f"| {PATHS[p]} | {len(r['runs'][p])} | {statistics.median(sps[p]):,.0f} | "
+              f"{', '.join(f'{s:,.0f}' for s in sps[p])} |")
+    print()
+    pairs = [(a, b, t) for a, b, t in (("gui", "core", 0.9), ("gui", "cli", 0.9), ("core", "fit", 0.95),
+                                       ("cli", "fit", None), ("gui", "fit", None)) if a in paths and b in paths]
+    label = {"gui": "GUI", "core": "CLI" if "cli" not in paths else "core", "cli": "CLI", "fit": "fit"}
+    for a, b, target in pairs:
+        ratio = statistics.median(sps[a]) / statistics.median(sps[b])
+        per_round = [x[a] / x[b] for x in r["rounds"]]
+        verdict = f"; target >= {target}: {'met' if ratio >= target else 'MISSED'}" if target else ""
+        print(f"{label[a]} / {label[b]} = {ratio:.3f} (medians{verdict}); "
+              f"per round (adjacent runs): {', '.join(f'{x:.2f}' for x in per_round)}")
     return 0
 
 

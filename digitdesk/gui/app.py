@@ -80,7 +80,12 @@ def install_excepthook() -> None:
 
 class StartupReporter(QObject):
     """Prints ``window-visible <s> <epoch>`` and ``model-ready <s> <epoch>`` (seconds since the
-    process started, and wall-clock time) to stdout."""
+    process started, and wall-clock time) to stdout. With ``quit_when_ready``, once the model is
+    ready a number is also written on the Draw tab's canvas and read through the tab's normal path
+    (canvas -> reader thread -> result shown): ``first-prediction <s> <epoch> <text>`` when the
+    result is on screen, then the app quits."""
+
+    SAMPLE = "2026"  # written on the canvas for the first prediction
 
     def __init__(self, window: QWidget, quit_when_ready: bool):
         super().__init__(window)
@@ -101,7 +106,27 @@ class StartupReporter(QObject):
     def _model_ready(self, _rec) -> None:
         self._print("model-ready")
         if self._quit:
-            QTimer.singleShot(0, self._window.close)
+            QTimer.singleShot(0, self._first_prediction)
+
+    def _first_prediction(self) -> None:
+        """Write :attr:`SAMPLE` on the Draw tab; quit once its reading is shown."""
+        from digitdesk.gui.demo import draw_number
+
+        tab = getattr(self._window, "draw_tab", None)
+        if tab is None:
+            self._window.close()
+            return
+
+        def shown(text: str) -> None:
+            if text:
+                tab.readingShown.disconnect(shown)
+                self._print("first-prediction", text.replace("\n", "/"))
+                QTimer.singleShot(0, self._window.close)
+
+        tab.readingShown.connect(shown)
+        tab.canvas.clear()
+        draw_number(tab.canvas, self.SAMPLE)
+        QTimer.singleShot(30_000, self._window.close)  # no reading: quit anyway (the mark is missing)
 
     @staticmethod
     def _print(what: str, extra: str = "") -> None:
