@@ -220,7 +220,7 @@ def group_load(st: Settings, tmp: Path) -> list[Row]:
         rows += [
             Row("load", f"canvas reads ({c['n']:,}): RSS growth after warm-up", "MiB", c["rss_end_mb"] - c["rss_start_mb"],
                 n=c["n"], command=cmd, digits=1,
-                note=f"{c['rss_start_mb']:.0f} -> {c['rss_end_mb']:.0f} MiB, peak {c['peak_end_mb']:.0f} MiB"),
+                note=f"RSS {c['rss_start_mb']:.0f} -> {c['rss_end_mb']:.0f} MiB, peak {c['peak_start_mb']:.0f} -> {c['peak_end_mb']:.0f} MiB"),
             Row("load", "canvas reads: latency drift (fit over chunk medians)", "ms/1000 reads", c["slope_ms_per_1000"],
                 n=c["n"], command=cmd, digits=3,
                 note=f"median {c['first_median_ms']:.2f} ms first chunk, {c['last_median_ms']:.2f} ms last; "
@@ -230,7 +230,7 @@ def group_load(st: Settings, tmp: Path) -> list[Row]:
         rows += [
             Row("load", f"webcam video ({w['n']:,} frames, {w['video_seconds'] / 60:.1f} min): RSS growth after warm-up",
                 "MiB", w["rss_end_mb"] - w["rss_start_mb"], n=w["n"], command=cmd, digits=1,
-                note=f"{w['rss_start_mb']:.0f} -> {w['rss_end_mb']:.0f} MiB, peak {w['peak_end_mb']:.0f} MiB"),
+                note=f"RSS {w['rss_start_mb']:.0f} -> {w['rss_end_mb']:.0f} MiB, peak {w['peak_start_mb']:.0f} -> {w['peak_end_mb']:.0f} MiB"),
             Row("load", "webcam video: latency drift (fit over chunk medians)", "ms/min", w["slope_ms_per_minute"],
                 n=w["n"], command=cmd, digits=3,
                 note=f"median {w['first_median_ms']:.2f} ms first chunk, {w['last_median_ms']:.2f} ms last; "
