@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             raw = fh.read()
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: corrupt gzip data
         raise DataError(f"{path}: cannot read ({exc})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise DataError(f"{path}: not an IDX file (bad magic number)")
@@ -80,11 +81,26 @@ def _find_idx(folder: Path, stem: str) -> Path | None:
     return None
 
 
+def _whole_numbers(a: np.ndarray, lo: int, hi: int) -> bool:
+    """True if every value of ``a`` is a whole number in ``lo..hi`` (a cast would silently wrap or truncate)."""
+    if a.dtype.kind not in "biuf":
+        return False
+    if a.size == 0:
+        return True
+    if a.dtype.kind == "f" and not np.array_equal(a, np.round(a)):  # also false for NaN
+        return False
+    return bool(a.min() >= lo and a.max() <= hi)
+
+
 def _check_pair(images: np.ndarray, labels: np.ndarray, where: str) -> Split:
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise DataError(f"{where}: images have shape {images.shape}, expected (N, 28, 28)")
+    if images.dtype != np.uint8 and not _whole_numbers(images, 0, 255):
+        raise DataError(f"{where}: images hold {images.dtype.name} values, expected whole pixel values 0..255")
     if labels.ndim != 1 or len(labels) != len(images):
         raise DataError(f"{where}: {len(labels)} labels for {len(images)} images")
+    if not _whole_numbers(labels, -(2**62), 2**62):
+        raise DataError(f"{where}: labels hold {labels.dtype.name} values, expected whole numbers 0..9")
     labels = labels.astype(np.int64)
     if len(labels) and (labels.min() < 0 or labels.max() > 9):
         bad = int(labels[(labels < 0) | (labels > 9)][0])
@@ -110,11 +126,17 @@ def load_mnist_npz(path: str | os.PathLike) -> Dataset:
     """Load the Keras ``mnist.npz`` (arrays ``x_train, y_train, x_test, y_test``)."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a single .npy array
+            raise DataError(f"{path}: holds one array, expected an .npz archive of x_train, y_train, x_test, y_test")
+        with loaded as npz:
             missing = {"x_train", "y_train", "x_test", "y_test"} - set(npz.files)
             if missing:
                 raise DataError(f"{path}: missing arrays {sorted(missing)}")
             arrays = {k: npz[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+            raw = [k for k, v in arrays.items() if not isinstance(v, np.ndarray)]  # members that are not .npy come back as bytes
+            if raw:
+                raise DataError(f"{path}: {raw[0]} is not a numpy array")
     except DataError:
         raise
     except FileNotFoundError:

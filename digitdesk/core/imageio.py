@@ -53,7 +53,14 @@ def decode_image(data: bytes, name: str = "image", max_pixels: int = DEFAULT_MAX
 
 def to_gray(image: np.ndarray) -> np.ndarray:
     """Convert a BGR, BGRA or grayscale array of any common dtype to uint8 grayscale ``(H, W)``."""
-    image = np.asarray(image)
+    try:
+        image = np.asarray(image)
+    except (ValueError, TypeError):  # ragged nested lists
+        raise ImageError("cannot convert ragged rows of different lengths to an image") from None
+    if image.dtype.kind not in "biuf":  # bool, integers, floats: complex, object, text are no pixels
+        raise ImageError(f"cannot use pixels of type {image.dtype} as an image (expected numbers)")
+    if image.ndim in (2, 3) and 0 in image.shape[:2]:
+        raise ImageError(f"the image has no pixels (shape {image.shape})")
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     if image.ndim == 3 and image.shape[2] in (3, 4):
@@ -69,6 +76,8 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 
 
 def _to_uint8(a: np.ndarray) -> np.ndarray:
+    if not a.dtype.isnative:  # big-endian data (IDX files, some TIFFs): the same pixels
+        a = a.astype(a.dtype.newbyteorder("="))
     if a.dtype == np.uint8:
         return a
     if a.dtype == bool:
@@ -78,7 +87,8 @@ def _to_uint8(a: np.ndarray) -> np.ndarray:
     if np.issubdtype(a.dtype, np.floating):
         finite = a[np.isfinite(a)]
         scale = 255.0 if finite.size and finite.min() >= 0 and finite.max() <= 1 else 1.0
-        return np.clip(np.rint(np.nan_to_num(a, nan=0.0) * scale), 0, 255).astype(np.uint8)
+        a = np.clip(np.nan_to_num(a.astype(np.float64), nan=0.0), 0.0, 255.0 / scale)  # clip first: no overflow
+        return np.rint(a * scale).astype(np.uint8)
     return np.clip(a, 0, 255).astype(np.uint8)
 
 
@@ -139,7 +149,8 @@ def _to_bgr(im: Image.Image, name: str) -> np.ndarray:
 
 def _scale_to_uint8(a: np.ndarray, mode: str) -> np.ndarray:
     """Stretch 16-bit, 32-bit integer or float pixels to 0..255 by their actual range."""
-    a = a.astype(np.float64)
+    with np.errstate(invalid="ignore"):  # signalling NaNs in a damaged float file: NaNs, handled below
+        a = a.astype(np.float64)
     finite = np.isfinite(a)
     if not finite.any():
         return np.zeros(a.shape, np.uint8)

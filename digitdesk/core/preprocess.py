@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from digitdesk.core.errors import ImageError
 from digitdesk.core.imageio import to_gray
 
 __all__ = ["to_gray", "frame_digit", "frame_ink", "to_ink", "is_dark_on_light", "centre_of_mass", "stroke_width"]
@@ -104,15 +105,29 @@ def normalise_stroke(fine: np.ndarray, fine_scale: int = FINE) -> np.ndarray:
     return result if sw is not None else fine
 
 
+def _unit_ink(ink: np.ndarray) -> np.ndarray:
+    """An ink map ``(H, W)`` of any real dtype as float32 scaled to 0..1 by its peak: NaN and
+    negative values are no ink, +inf is full ink."""
+    a = np.asarray(ink)
+    if a.dtype.kind not in "biuf" or a.ndim != 2:
+        raise ImageError(f"expected an ink map of numbers with shape (H, W), got {a.dtype} of shape {a.shape}")
+    a = a.astype(np.float64 if a.dtype.itemsize > 4 else np.float32)  # float64 values may overflow float32
+    full = np.isposinf(a)
+    a = np.where(np.isfinite(a), np.maximum(a, 0), 0)
+    peak = float(a.max(initial=0.0))
+    if peak > 0:
+        a = a / peak
+    a[full] = 1.0
+    return a.astype(np.float32, copy=False)
+
+
 def frame_ink(ink: np.ndarray) -> np.ndarray:
     """MNIST-frame an ink map (0..1 or 0..255, white on black): a 28x28 uint8 image."""
-    ink = np.asarray(ink, dtype=np.float32)
-    peak = float(ink.max(initial=0.0))
+    ink = _unit_ink(ink)
     out = np.zeros((SIZE, SIZE), np.uint8)
-    box = _ink_box(ink / peak) if peak > 0 else None
+    box = _ink_box(ink)
     if box is None:
         return out
-    ink = ink / peak
     crop = np.where(ink[box] > INK_FLOOR, ink[box], 0.0)
     # Measure and correct the stroke width at FINE x the final size, then re-crop (a thicker
     # stroke reaches further out) and scale the ink's longer side to BOX pixels.
@@ -141,7 +156,7 @@ def frame_digit(image: np.ndarray) -> np.ndarray:
 
 def centre_of_mass(image28: np.ndarray) -> tuple[float, float]:
     """(row, column) centre of mass of a framed digit."""
-    img = np.asarray(image28, dtype=np.float64)
+    img = _unit_ink(image28).astype(np.float64)
     total = img.sum()
     if total <= 0:
         return (CENTRE, CENTRE)

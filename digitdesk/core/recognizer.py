@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from digitdesk.core.errors import ImageError, ModelError
 from digitdesk.core.modelio import check_contract, load_model, read_metadata
 from digitdesk.core.paths import default_model_path
 from digitdesk.core.segment import segment
@@ -80,7 +81,10 @@ class Recognizer:
         # The traced graph for any batch size; calling it directly skips tf.function's dispatch.
         self._infer = infer.get_concrete_function()
         self._constant = tf.constant
-        self.classify(np.zeros((1, 28, 28), np.uint8))  # warm-up: trace and allocate once
+        # Warm-up (trace and allocate once), and a check that the outputs are probabilities.
+        probe = self.classify(np.stack([np.zeros((28, 28), np.uint8), np.full((28, 28), 255, np.uint8)]))
+        if not (np.isfinite(probe).all() and (probe >= -1e-6).all() and np.allclose(probe.sum(axis=1), 1.0, atol=1e-3)):
+            raise ModelError(f"{path or 'model'}: its outputs are not probabilities (the model must end in a softmax)")
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> "Recognizer":
@@ -100,13 +104,20 @@ class Recognizer:
 
     def classify(self, digits28: np.ndarray) -> np.ndarray:
         """Probabilities ``(N, 10)`` for framed digits ``(N, 28, 28)`` uint8 (or one ``(28, 28)``)."""
-        x = np.asarray(digits28)
+        try:
+            x = np.asarray(digits28)
+        except (ValueError, TypeError):  # ragged nested lists
+            raise ImageError("cannot classify digits of different sizes: expected (N, 28, 28)") from None
+        if x.dtype.kind not in "biuf":
+            raise ImageError(f"cannot classify digits of type {x.dtype} (expected numbers 0..255)")
         if x.ndim == 2:
             x = x[None]
-        if x.shape[1:] != (28, 28):
-            raise ValueError(f"expected (N, 28, 28) digits, got {x.shape}")
+        if x.ndim != 3 or x.shape[1:] != (28, 28):
+            raise ImageError(f"expected digits of shape (N, 28, 28) or (28, 28), got {x.shape}")
         if len(x) == 0:
             return np.zeros((0, 10), np.float32)
+        if x.dtype != np.uint8:  # the model knows 0..255 only: NaN is no ink, huge values full ink
+            x = np.clip(np.nan_to_num(x.astype(np.float64) * (255 if x.dtype == bool else 1), nan=0.0), 0, 255)
         batch = x.astype(np.float32)[..., None]
         return self._infer(self._constant(batch)).numpy()
 

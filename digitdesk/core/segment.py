@@ -224,6 +224,15 @@ def _reading_order(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, in
     return result
 
 
+def _scale_box(box: tuple[int, int, int, int], scale: float, width: int, height: int) -> tuple[int, int, int, int]:
+    """A box found at the working scale, in image pixels: its corners scaled back (not its size,
+    whose rounding could push it past the image edge), and at least one pixel wide and high."""
+    x, y, bw, bh = box
+    x0, x1 = (min(width - 1, int(round(x / scale))), min(width, int(round((x + bw) / scale))))
+    y0, y1 = (min(height - 1, int(round(y / scale))), min(height, int(round((y + bh) / scale))))
+    return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
+
+
 def segment(image: np.ndarray, keep_stages: bool = False) -> Segmentation:
     """Find every digit in ``image`` (grayscale or BGR, either polarity), in reading order."""
     gray = to_gray(image)
@@ -275,7 +284,7 @@ def segment(image: np.ndarray, keep_stages: bool = False) -> Segmentation:
         (x, y, bw, bh), mask = pieces[i]
         soft = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         crop = np.where(soft, ink[y : y + bh, x : x + bw], 0.0)
-        box = (x, y, bw, bh) if scale == 1.0 else tuple(int(round(v / scale)) for v in (x, y, bw, bh))
+        box = (x, y, bw, bh) if scale == 1.0 else _scale_box((x, y, bw, bh), scale, w0, h0)
         regions.append(Region(box, line, frame_ink(crop)))
     if keep_stages:
         stages["ink"] = np.round(ink * 255).astype(np.uint8)
