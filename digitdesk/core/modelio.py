@@ -3,15 +3,41 @@
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
+import logging
 import os
+import re
 import tempfile
+import time
+import uuid
 import zipfile
 from pathlib import Path
 
 from digitdesk.core.errors import ModelError
 
+log = logging.getLogger(__name__)
 MAX_UNCOMPRESSED = 200 * 1024 * 1024  # a .keras zip that unpacks to more is refused (zip bomb)
+EMBEDDED_METADATA = "digitdesk-metadata.json"  # the metadata, also kept inside the .keras archive
+SAVE_ID = "save_id"  # metadata key tying the JSON beside a model to the save that wrote the model
+STALE_TEMP_SECONDS = 24 * 3600  # a temporary file this old is a leftover, whoever wrote it
+# ``.<target name>.<pid>-<random>.tmp`` / ``.keras``: the pid tells a crashed save's leftover
+# from a save still running in another process.
+_TEMP_NAME = re.compile(r"^\..+\.(\d+)-[A-Za-z0-9_]+\.(tmp|keras)$")
+
+
+def describe_os_error(exc: OSError) -> str:
+    """A person's explanation of why a file could not be written."""
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOSPC:
+        return "the disk is full; free some space and try again"
+    if code == errno.EDQUOT:
+        return "your disk quota is used up; free some space and try again"
+    if code == errno.EROFS:
+        return "the disk is read-only"
+    if code in (errno.EACCES, errno.EPERM):
+        return "permission denied: the folder is read-only for you"
+    return exc.strerror or str(exc)
 
 
 def metadata_path(model_path: str | os.PathLike) -> Path:
@@ -19,10 +45,52 @@ def metadata_path(model_path: str | os.PathLike) -> Path:
     return Path(model_path).with_suffix(".json")
 
 
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        return True
+    return True
+
+
+def sweep_temp_files(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that saves killed half-way (a crash, a power cut) left in
+    ``folder``: those of processes that no longer run, or older than a day. Returns them."""
+    removed = []
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(".")]
+    except OSError:
+        return removed
+    now = time.time()
+    for name in names:
+        match = _TEMP_NAME.match(name)
+        if match is None:
+            continue
+        path = Path(folder) / name
+        try:
+            if _alive(int(match.group(1))) and now - path.stat().st_mtime < STALE_TEMP_SECONDS:
+                continue
+            path.unlink()
+        except OSError:
+            continue  # gone already, or the folder is read-only: try again next time
+        removed.append(path)
+    return removed
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}.{os.getpid()}-"
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place (a kill at
+    any moment leaves the previous file; the next save removes the temporary file)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    sweep_temp_files(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), 0o644)
@@ -37,27 +105,40 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 def save_model(model, path: str | os.PathLike, metadata: dict | None = None) -> Path:
     """Save ``model`` as ``.keras`` (and ``metadata`` as JSON beside it) without ever leaving
-    a half-written file: the previous files stay intact until the new ones are complete."""
+    a half-written file: the previous files stay intact until the new model is complete.
+
+    The metadata is also stored inside the archive with a fresh ``save_id``, and the model file
+    is renamed into place before the JSON beside it is written: if the process dies between the
+    two, :func:`read_metadata` sees that the JSON's ``save_id`` is not the model's and uses the
+    copy inside the archive. The model file always wins."""
     path = Path(path)
     if path.suffix != ".keras":
         raise ModelError(f"{path}: model files must end in .keras")
+    meta = {**(metadata or {}), SAVE_ID: uuid.uuid4().hex}
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
+        sweep_temp_files(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=".keras")
         os.close(fd)
         _without_optimizer(model).save(tmp)
+        with zipfile.ZipFile(tmp, "a") as zf:
+            zf.writestr(EMBEDDED_METADATA, json.dumps(meta, indent=2))
         os.chmod(tmp, 0o644)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        if metadata is not None:
-            atomic_write_bytes(metadata_path(path), json.dumps(metadata, indent=2).encode())
         os.replace(tmp, path)
+        tmp = None
     except OSError as exc:
-        raise ModelError(f"{path}: cannot save the model ({exc.strerror or exc})") from None
+        raise ModelError(f"{path}: cannot save the model: {describe_os_error(exc)}") from None
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
+    if metadata is not None:
+        try:
+            atomic_write_bytes(metadata_path(path), json.dumps(meta, indent=2).encode())
+        except OSError as exc:  # the model is saved, and its metadata is inside it
+            log.warning("%s: saved, but not the JSON beside it (%s)", path, exc.strerror or exc)
     return path
 
 
@@ -71,11 +152,29 @@ def _without_optimizer(model):
 
 
 def read_metadata(model_path: str | os.PathLike) -> dict:
-    """The metadata JSON beside a model file, or ``{}`` if there is none or it is unreadable."""
+    """The metadata JSON beside a model file, or ``{}`` if there is none or it is unreadable.
+    If the model holds its own copy (see :func:`save_model`) and the JSON beside it belongs to
+    another save (one killed before it could rewrite the JSON), the model's copy is returned."""
     try:
-        return json.loads(metadata_path(model_path).read_text())
+        beside = json.loads(metadata_path(model_path).read_text())
     except (OSError, ValueError):
+        beside = {}
+    inside = embedded_metadata(model_path)
+    if inside.get(SAVE_ID) and (not isinstance(beside, dict) or beside.get(SAVE_ID) != inside[SAVE_ID]):
+        return inside
+    return beside
+
+
+def embedded_metadata(model_path: str | os.PathLike) -> dict:
+    """The metadata stored inside a ``.keras`` archive by :func:`save_model` (``{}`` if none)."""
+    try:
+        with zipfile.ZipFile(model_path) as zf:
+            if zf.getinfo(EMBEDDED_METADATA).file_size > 1024 * 1024:
+                return {}  # not ours: ours is a few hundred bytes
+            meta = json.loads(zf.read(EMBEDDED_METADATA))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def check_archive(path: Path) -> None:
@@ -98,6 +197,8 @@ def load_model(path: str | os.PathLike):
     """Load a ``.keras`` model in Keras safe mode and check the digitdesk contract:
     input ``(None, 28, 28, 1)``, output ``(None, 10)``."""
     path = Path(path)
+    if path.is_dir():
+        raise ModelError(f"{path}: is a folder, not a model file")
     if not path.is_file():
         raise ModelError(f"{path}: no such model file")
     check_archive(path)

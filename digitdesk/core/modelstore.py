@@ -9,7 +9,6 @@ does the full load. Every write goes to a temporary file renamed into place.
 from __future__ import annotations
 
 import datetime as _dt
-import errno
 import json
 import os
 import re
@@ -19,8 +18,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from digitdesk.core.errors import ModelError
-from digitdesk.core.modelio import (check_archive, atomic_write_bytes, load_model, metadata_path, now_iso,
-                                    read_metadata, save_model)
+from digitdesk.core.modelio import (check_archive, atomic_write_bytes, describe_os_error, load_model, metadata_path,
+                                    now_iso, read_metadata, save_model)
 from digitdesk.core.paths import default_model_path, user_data_dir
 from digitdesk.core.preprocess import PREPROCESS_VERSION
 
@@ -46,18 +45,12 @@ class ModelInfo:
     metadata: dict = field(default_factory=dict, repr=False, compare=False)
 
 
-def describe_os_error(exc: OSError) -> str:
-    """A person's explanation of why a file could not be written."""
-    code = getattr(exc, "errno", None)
-    if code == errno.ENOSPC:
-        return "the disk is full; free some space and try again"
-    if code == errno.EDQUOT:
-        return "your disk quota is used up; free some space and try again"
-    if code == errno.EROFS:
-        return "the disk is read-only"
-    if code in (errno.EACCES, errno.EPERM):
-        return "permission denied: the folder is read-only for you"
-    return exc.strerror or str(exc)
+def _remove_quietly(path: Path) -> None:
+    """Delete ``path`` if it can be (a read-only disk refuses even a missing file's unlink)."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _slug(name: str) -> str:
@@ -225,7 +218,7 @@ class ModelStore:
                 save_model(model, path, meta)  # ModelError from an OSError (or the OSError itself)
             except (ModelError, OSError) as exc:
                 if not path.exists():
-                    metadata_path(path).unlink(missing_ok=True)
+                    _remove_quietly(metadata_path(path))
                 raise ModelError(f"cannot save the model {name!r} in {self.folder}: {self._reason(exc)}") from None
             return _info(path.stem, path, False)
 
@@ -285,7 +278,7 @@ class ModelStore:
             try:
                 self._write(dest, data, f"import {path.name}")
             except ModelError:
-                metadata_path(dest).unlink(missing_ok=True)
+                _remove_quietly(metadata_path(dest))
                 raise
             return _info(dest.stem, dest, False)
 

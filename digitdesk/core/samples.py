@@ -2,7 +2,8 @@
 
 Each sample is one PNG, ``samples/<digit>/<time>-<uuid>.png`` in the per-user data folder, written
 to a temporary file and renamed into place: a crash never leaves a half-written sample, and
-two windows adding samples at once never collide.
+two windows adding samples at once never collide. The temporary file of an add killed half-way
+is removed by the next add of that digit (or by :meth:`SampleStore.clear`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from digitdesk.core.data import Split
 from digitdesk.core.errors import DataError
-from digitdesk.core.modelio import atomic_write_bytes
+from digitdesk.core.modelio import atomic_write_bytes, describe_os_error
 from digitdesk.core.paths import user_data_dir
 
 SUFFIX = ".png"
@@ -54,9 +55,9 @@ class SampleStore:
         path = self._folder(int(label)) / f"{stamp}-{uuid.uuid4().hex[:12]}{SUFFIX}"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(path, png.tobytes())
+            atomic_write_bytes(path, png.tobytes())  # also removes what killed adds left in the folder
         except OSError as exc:
-            raise DataError(f"cannot save the sample in {self.root}: {_os_message(exc)}") from None
+            raise DataError(f"cannot save the sample in {self.root}: {describe_os_error(exc)}") from None
         return path
 
     def items(self) -> list[tuple[Path, int]]:
@@ -90,7 +91,8 @@ class SampleStore:
         images, labels, skipped = [], [], []
         for path, label in self.items():
             try:
-                image = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_GRAYSCALE)
+                data = np.fromfile(path, np.uint8)
+                image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None  # imdecode raises on b""
             except OSError as exc:
                 skipped.append(f"{path}: {_os_message(exc)}")
                 continue

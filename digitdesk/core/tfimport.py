@@ -12,13 +12,30 @@ import sys
 import threading
 
 
+_lock = threading.Lock()
+_imported = False
+
+
 def import_tensorflow():
-    """``import tensorflow`` with its native start-up chatter silenced; returns the module."""
-    if "tensorflow" in sys.modules:
+    """``import tensorflow`` (and keras) with its native start-up chatter silenced; returns the
+    module. One thread at a time: two threads importing TensorFlow at once (the GUI's model loader
+    and a training run started right away) can fail with Python's ``_DeadlockError``."""
+    global _imported
+    if _imported:
+        return sys.modules["tensorflow"]
+    with _lock:
+        tf = _import()
+        _imported = True
+        return tf
+
+
+def _import():
+    if "tensorflow" in sys.modules and "keras" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if threading.current_thread() is not threading.main_thread() or threading.active_count() > 1:
         import tensorflow
+        import keras  # noqa: F401
 
         return tensorflow
     try:

@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from digitdesk.core.modelio import atomic_write_bytes
+
 if TYPE_CHECKING:
     from digitdesk.core.recognizer import Reading
 
@@ -45,5 +47,5 @@ def export_reading(reading: "Reading", path: str | os.PathLike, source: str | No
     if path.suffix.lower() not in FORMATS:
         path = path.with_suffix(".json")
     text = reading_to_csv(reading) if path.suffix.lower() == ".csv" else reading_to_json(reading, source)
-    path.write_text(text, encoding="utf-8")
+    atomic_write_bytes(path, text.encode("utf-8"))  # a full disk keeps the previous file
     return path

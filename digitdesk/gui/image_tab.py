@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QAbstractButton, QComboBox, QFileDialog, QHBoxLay
 
 from digitdesk.core.errors import ImageError
 from digitdesk.core.imageio import SUPPORTED_EXTENSIONS, read_image
+from digitdesk.core.modelio import describe_os_error
 from digitdesk.gui.corrections import ListCorrector
 from digitdesk.gui.export import FORMATS, export_reading
 from digitdesk.gui.image_view import ImageView, Overlay
@@ -213,7 +214,8 @@ class ImageTab(QWidget):
         try:
             out = export_reading(self._reading, path, source=self._name)
         except OSError as exc:
-            self.banner.show_error(f"Could not save {path}: {exc.strerror or exc}")
+            self.banner.show_error(f"Could not save {path}: {describe_os_error(exc)}. "
+                                   "Nothing was lost: choose another folder with Export….")
             return None
         self.status.emit(f"Saved {out.name}")
         return out

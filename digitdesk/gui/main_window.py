@@ -346,6 +346,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self.train_tab.session.abort()  # winds down while the rest stops
         try:
             self._save_state()
         except Exception:  # never block closing on settings
@@ -373,7 +374,9 @@ class MainWindow(QMainWindow):
         spec = self.webcam_tab.source_spec()
         if spec is not None:
             self.settings.group("webcam").set("source", spec)
-        self.settings.sync()
+        if not self.settings.sync():
+            log.warning("could not save the settings to %s (read-only folder or full disk?)",
+                        self.settings._qs.fileName())
 
     def _restore_state(self) -> None:
         s = self.settings.group("window")

@@ -162,9 +162,10 @@ class ModelHolder(QObject):
         self.ready.emit(rec)
 
     def shutdown(self) -> None:
-        """Stop the loader thread (waits for a load in progress to finish)."""
+        """Stop the loader thread (waits for a load in progress to finish: interrupting the
+        TensorFlow import half-way could crash the exit)."""
         if self._runner is not None:
-            self._runner.shutdown()
+            self._runner.shutdown(cancel_after_ms=None)
 
     @Slot(object, object)
     def _on_loaded(self, _tag: Any, value: "Recognizer | tuple[Recognizer, str | None]") -> None:

@@ -55,8 +55,11 @@ class Settings:
     def set(self, key: str, value: Any) -> None:
         self._qs.setValue(self._key(key), value)
 
-    def sync(self) -> None:
+    def sync(self) -> bool:
+        """Write the settings to disk now; False if they could not be written (read-only folder,
+        full disk): the app goes on, with the settings of this session kept in memory."""
         self._qs.sync()
+        return self._qs.status() == QSettings.Status.NoError
 
     # Shared lists ------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from digitdesk.gui.train_history import TrainHistory, epoch_line, format_duratio
 from digitdesk.gui.train_jobs import default_name, evaluate
 from digitdesk.gui.train_worker import TrainOutcome, TrainSession
 from digitdesk.gui.widgets import MessageBanner
-from digitdesk.gui.workers import TaskRunner
+from digitdesk.gui.workers import CANCEL_AFTER_MS, TaskRunner
 
 if TYPE_CHECKING:
     from digitdesk.core.modelstore import ModelInfo, ModelStore
@@ -213,7 +213,9 @@ class TrainTab(QWidget):
         self._status_timer.stop()
         self.plot.timer.stop()
         self.session.shutdown()
-        self._jobs.shutdown()
+        tag = self._jobs.running_tag
+        writing = isinstance(tag, tuple) and tag[0] in ("save", "export")
+        self._jobs.shutdown(None if writing else CANCEL_AFTER_MS)  # a save finishes; a test is interrupted
 
     def append_log(self, line: str) -> None:
         self.log.appendPlainText(line)

@@ -75,6 +75,9 @@ class TrainWorker(QObject):
             req = self.request
             what = "your samples + MNIST" if req.fine_tune is not None else SOURCES.get(req.source, req.source)
             self.log.emit(f"Loading {what}…")
+            from digitdesk.core.tfimport import import_tensorflow
+
+            import_tensorflow()  # one import at a time with the model loader (see import_tensorflow)
             data = load_data(req)
             d = data.dataset
             parts = [d.source]
@@ -157,10 +160,14 @@ class TrainSession(QObject):
         if self._worker is not None:
             self._worker.stop()
 
-    def shutdown(self) -> None:
-        """Abort the run and wait for its thread (window closing); no result is sent."""
+    def abort(self) -> None:
+        """Ask the run to end at the next batch and send no result (returns at once)."""
         if self._worker is not None:
             self._worker.stop(abort=True)
+
+    def shutdown(self) -> None:
+        """Abort the run and wait for its thread (window closing); no result is sent."""
+        self.abort()
         if self._thread is not None:
             self._thread.quit()
             self._thread.wait()

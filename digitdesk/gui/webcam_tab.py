@@ -296,8 +296,11 @@ class WebcamTab(QWidget):
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         self.stop()
-        self.preview.set_message(f"{message}\n\nChoose another camera, a video file or a folder of images under Source.")
-        self._set_status(message, error=True)
+        hint = "Choose another camera, a video file or a folder of images under Source, or press Start to try again."
+        if self._frame is None:
+            self.preview.set_message(f"{message}\n\n{hint}")
+        # else: the last frame and its reading stay on screen, the message goes below them
+        self._set_status(f"{message} {hint}", error=True)
         self.status.emit("Camera problem")
 
     @Slot()

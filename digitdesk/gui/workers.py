@@ -7,8 +7,10 @@ recorded so that tests (and the window's close) can check that none is left runn
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import logging
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +19,19 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 log = logging.getLogger(__name__)
 _threads: "weakref.WeakSet[QThread]" = weakref.WeakSet()
+CANCEL_AFTER_MS = 300  # closing: a job still running after this long is interrupted
+
+
+class JobCancelled(BaseException):
+    """Raised inside a job that :meth:`TaskRunner.shutdown` interrupts (a BaseException, so that
+    the core's ``except Exception`` handlers do not swallow it)."""
+
+
+def _raise_in_thread(thread_id: int, exc: type[BaseException] | None) -> bool:
+    """Make ``exc`` raise in the Python thread ``thread_id`` at its next bytecode (None: forget a
+    pending one). A call into C (OpenCV, TensorFlow) finishes first."""
+    return ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc is not None else None) == 1
 
 
 def register_thread(thread: QThread) -> QThread:
@@ -43,10 +58,31 @@ class _Worker(QObject):
     done = Signal(int, object)  # job number, the value the call returned
     failed = Signal(int, object)  # job number, the exception the call raised
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._in_job: int | None = None  # the thread id while a call runs
+
+    def interrupt(self) -> bool:
+        """Raise :class:`JobCancelled` inside the running call (thread-safe); False if none runs."""
+        with self._lock:
+            return self._in_job is not None and _raise_in_thread(self._in_job, JobCancelled)
+
     @Slot(int, object)
     def run(self, job: int, call: Callable[[], Any]) -> None:
         try:
-            result = call()
+            try:
+                with self._lock:
+                    self._in_job = threading.get_ident()
+                result = call()
+            finally:
+                with self._lock:
+                    if self._in_job is not None:
+                        _raise_in_thread(self._in_job, None)  # one that came too late is dropped
+                    self._in_job = None
+        except JobCancelled as exc:
+            log.info("background job %d interrupted: the window is closing", job)
+            self.failed.emit(job, exc)
         except Exception as exc:  # handed to the GUI thread, which shows it
             log.debug("background job %d failed", job, exc_info=True)
             self.failed.emit(job, exc)
@@ -81,6 +117,11 @@ class TaskRunner(QObject):
         self._thread.start()
 
     @property
+    def running_tag(self) -> Any:
+        """The tag of the job running now (None if none)."""
+        return self._running[1] if self._running is not None else None
+
+    @property
     def busy(self) -> bool:
         """True while a job runs or waits."""
         return self._running is not None or self._pending is not None
@@ -97,12 +138,21 @@ class TaskRunner(QObject):
         """Forget the job waiting to start (a running job finishes, its result is still sent)."""
         self._pending = None
 
-    def shutdown(self) -> None:
-        """Drop waiting work, let the running job finish and stop the thread (blocks until then)."""
+    def shutdown(self, cancel_after_ms: int | None = CANCEL_AFTER_MS) -> None:
+        """Drop waiting work and stop the thread (blocks until then). A job still running after
+        ``cancel_after_ms`` is interrupted (:class:`JobCancelled` raised inside it); None: wait
+        for it to finish."""
         self._closed = True
         self._pending = None
         if self._thread.isRunning():
             self._thread.quit()
+            if cancel_after_ms is None or self._thread.wait(cancel_after_ms):
+                self._thread.wait()
+                return
+            try:
+                self._worker.interrupt()
+            except RuntimeError:  # the worker is already gone: so is its job
+                pass
             self._thread.wait()
 
     def _dispatch(self) -> None:

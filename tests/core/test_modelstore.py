@@ -169,9 +169,10 @@ def test_export_and_import(tiny, tmp_path):
     assert imported.path.read_bytes() == out.read_bytes()
     assert imported.metadata["imported_from"] == str(out)
     bare = tmp_path / "bare.keras"
-    bare.write_bytes(out.read_bytes())  # no .json beside it
+    bare.write_bytes(out.read_bytes())  # no .json beside it: the copy inside the model is used
     again = other.import_file(bare)
-    assert again.id == "bare" and again.architecture == "tiny" and again.parameters == tiny.count_params()
+    assert again.id == "shared-2" and again.name == "Shared" and again.test_accuracy == 0.5
+    assert again.architecture == "tiny" and again.parameters == tiny.count_params()
 
 
 def test_import_refuses_bad_files(tmp_path, wrong_input):

@@ -72,7 +72,7 @@ def test_interrupted_write_leaves_nothing_behind(monkeypatch):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(os, "fsync", full_disk)  # the temp file is written, then the disk fills up
-    with pytest.raises(DataError, match="No space left"):
+    with pytest.raises(DataError, match="disk is full"):
         store.add(_digit(91), 5)
     monkeypatch.undo()
     assert [p.name for p in (store.root / "5").iterdir()] == [kept.name]  # no temp file, no half sample
