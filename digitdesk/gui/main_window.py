@@ -376,7 +376,7 @@ class MainWindow(QMainWindow):
             self.settings.group("webcam").set("source", spec)
         if not self.settings.sync():
             log.warning("could not save the settings to %s (read-only folder or full disk?)",
-                        self.settings._qs.fileName())
+                        self.settings.file_name)
 
     def _restore_state(self) -> None:
         s = self.settings.group("window")

@@ -55,6 +55,11 @@ class Settings:
     def set(self, key: str, value: Any) -> None:
         self._qs.setValue(self._key(key), value)
 
+    @property
+    def file_name(self) -> str:
+        """Where the settings are stored."""
+        return self._qs.fileName()
+
     def sync(self) -> bool:
         """Write the settings to disk now; False if they could not be written (read-only folder,
         full disk): the app goes on, with the settings of this session kept in memory."""
