@@ -11,6 +11,7 @@ Groups (in the order they run):
   training  plain model.fit samples/s; core train(), `digitdesk train` and the Train tab as ratios
             to it, alternating in one run; GUI event-loop stall during training (a subprocess)
   frozen    the PyInstaller app (dist/digitdesk/digitdesk): startup marks and bundle size
+  close     File > Quit during training, webcam capture and a slow photo: time to process exit
   load      memory and latency drift over many canvas reads and minutes of webcam video
 
 Every row: median of its runs, the spread, the number of runs, the target (from BENCHMARKS.md)
@@ -26,6 +27,7 @@ import argparse
 import datetime
 import os
 import shlex
+import statistics
 import sys
 import tempfile
 import time
@@ -38,7 +40,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from benchmarks.suite import (REPO, Row, git_commit, load_average, memory_gib, render, rewrite_file,  # noqa: E402
                               run_json, should_write, unavailable)
 
-GROUPS = ("engine", "accuracy", "startup", "gui", "training", "frozen", "load")
+GROUPS = ("engine", "accuracy", "startup", "gui", "training", "frozen", "close", "load")
 MS, S = "ms", "s"
 
 
@@ -54,6 +56,7 @@ class Settings:
         self.train = (dict(images=1280, epochs=2, rounds=1, stall_runs=1) if quick
                       else dict(images=6400, epochs=3, rounds=3, stall_runs=2))
         self.frozen_runs = 2 if quick else 5
+        self.close_runs = 1 if quick else 3
         self.load_images, self.load_minutes = (300, 0.25) if quick else (10000, 10.0)
 
 
@@ -205,6 +208,29 @@ def group_frozen(st: Settings, build: bool) -> list[Row]:
     return rows
 
 
+def group_close(st: Settings, tmp: Path) -> list[Row]:
+    from benchmarks.bench_close import LIMIT_S, SCENARIOS
+
+    args = ["--runs", str(st.close_runs)]
+    r = run_json("benchmarks.bench_close", args, tmp / "close.json", timeout=1800)
+    cmd = "python -m benchmarks.bench_close " + shlex.join(args)
+    what = {"training": "training (3 epochs in)", "webcam": "webcam capture (30 frames in)",
+            "photo": "reading a 6300x4300 page of 2,400 digits (0.5 s in)"}
+    rows = []
+    for sc in SCENARIOS:
+        x = r[sc]
+        problems = [f"{len(x['errors'])} run(s) failed: {'; '.join(x['errors'])}"] if x["errors"] else []
+        problems += [f"threads left: {', '.join(x['left'])}"] if x["left"] else []
+        problems += [f"crash on exit: {', '.join(sorted(set(x['crashes'])))}"] if x["crashes"] else []
+        problems += [f"exit codes {sorted(set(x['codes']))}"] if set(x["codes"]) - {0} else []
+        slowest = max(x["exit_s"]) if x["exit_s"] else float("nan")
+        note = "; ".join(problems) or (f"slowest {slowest:.2f} s; no thread left, exit code 0, no crash; "
+                                       f"window shutdown {statistics.median(x['shutdown_s']):.2f} s")
+        rows.append(Row.of("close", f"File > Quit during {what[sc]} to process exit", x["exit_s"], S,
+                           target=("<=", LIMIT_S), command=cmd, note=note))
+    return rows
+
+
 def group_load(st: Settings, tmp: Path) -> list[Row]:
     names = ["load: canvas reads, memory growth", "load: webcam video, memory growth"]
     try:
@@ -298,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
                     got = group_training(st, tmp)
                 elif g == "frozen":
                     got = group_frozen(st, args.build)
+                elif g == "close":
+                    got = group_close(st, tmp)
                 else:
                     got = group_load(st, tmp)
             except Exception as exc:  # one broken group must not lose the others' figures
