@@ -12,6 +12,7 @@ import tempfile
 import time
 import uuid
 import zipfile
+import zlib
 from pathlib import Path
 
 from digitdesk.core.errors import ModelError
@@ -191,6 +192,49 @@ def check_archive(path: Path) -> None:
         raise ModelError(f"{path}: not a Keras model file (no config.json inside)")
     if total > MAX_UNCOMPRESSED:
         raise ModelError(f"{path}: refusing to unpack {total / 2**20:.0f} MB (larger than any digit model)")
+    _check_declared_sizes(path)
+
+
+def _check_declared_sizes(path: Path) -> None:
+    """Refuse an archive whose members unpack to more than their headers declare.
+
+    :mod:`zipfile` trusts the declared sizes only up to a point: reading a member whole inflates
+    all of its compressed bytes in one go before cutting the result to the declared size, so a
+    member that claims 1 kB and holds 400 MB of zeros costs 400 MB of memory (and CRC-checks fine
+    if its checksum is that of the first kilobyte). Each member's compressed bytes are inflated
+    here in 1 MB steps, and refused as soon as they produce more than declared."""
+    try:
+        with zipfile.ZipFile(path) as zf, open(path, "rb") as fh:
+            for info in zf.infolist():
+                if info.compress_type == zipfile.ZIP_STORED:
+                    if info.compress_size != info.file_size:
+                        raise ModelError(f"{path}: damaged archive ({info.filename} has inconsistent sizes)")
+                    continue
+                if info.compress_type != zipfile.ZIP_DEFLATED:
+                    raise ModelError(f"{path}: {info.filename} is compressed in a way Keras never writes")
+                fh.seek(info.header_offset)
+                local = fh.read(30)
+                if len(local) < 30 or local[:4] != b"PK\x03\x04":
+                    raise ModelError(f"{path}: damaged archive (bad header for {info.filename})")
+                fh.seek(info.header_offset + 30 + int.from_bytes(local[26:28], "little")
+                        + int.from_bytes(local[28:30], "little"))
+                inflate, left, produced = zlib.decompressobj(-15), info.compress_size, 0
+                while left > 0 or inflate.unconsumed_tail:
+                    chunk = inflate.unconsumed_tail or fh.read(min(left, 2**20))
+                    if not inflate.unconsumed_tail:
+                        if not chunk:
+                            break  # truncated: zipfile reports it when the member is read
+                        left -= len(chunk)
+                    produced += len(inflate.decompress(chunk, 2**20))
+                    if produced > info.file_size:
+                        raise ModelError(f"{path}: refusing to unpack {info.filename}: it holds more than the "
+                                         f"{info.file_size:,} bytes its header declares (a zip bomb?)")
+                    if inflate.eof:
+                        break
+    except zlib.error:
+        raise ModelError(f"{path}: damaged archive (its compressed data is corrupt)") from None
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def load_model(path: str | os.PathLike):
