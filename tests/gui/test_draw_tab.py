@@ -1,7 +1,6 @@
 # Needs Qt (offscreen): drawing real strokes with mouse events and reading them back.
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -98,20 +97,17 @@ def test_uncertain_digit_is_marked(window, recognizer):
     assert second.property("uncertain") is True
 
 
-def test_stroke_to_result_is_fast(window, qtbot):
-    """From mouse release to the updated number (warm); the benchmark measures it properly."""
+def test_every_finished_stroke_updates_the_result(window, qtbot):
+    """Each mouse release brings a new reading (how fast: ``python -m benchmarks.bench_gui``)."""
     canvas = window.draw_tab.canvas
-    times = []
     for i in range(4):
         canvas.clear()
         strokes = number_strokes("4", 80 + 30 * i, 60, H)
         draw_strokes(canvas, strokes[:-1])
         qtbot.wait(50)
-        with qtbot.waitSignal(window.draw_tab.readingShown, timeout=3000):
-            t0 = time.perf_counter()
+        with qtbot.waitSignal(window.draw_tab.readingShown, timeout=10_000) as shown:
             draw_strokes(canvas, strokes[-1:])
-        times.append(time.perf_counter() - t0)
-    assert sorted(times)[1] < 0.25, times  # generous: other work shares this 2-core machine
+        assert shown.args[0] == "4"
 
 
 _devices: list[QPointingDevice] = []  # events keep a pointer to their device: it must outlive them

@@ -50,7 +50,7 @@ def test_recordings_play_at_their_frame_rate(video_file):
     run_capture(src, buf, lambda: buf.captured >= 12, pace=True)
     elapsed = time.perf_counter() - t0
     src.close()
-    assert 11 / 30 - 0.02 <= elapsed < 1.5  # 12 frames at 30 fps: about 0.37 s
+    assert elapsed >= 11 / 30 - 0.02  # 12 frames at 30 fps: paced, not as fast as they decode
 
 
 def test_folder_source_skips_unreadable_files(tmp_path):
