@@ -7,11 +7,15 @@ drop specks -> split touching digits -> reading order (lines top to bottom, left
 
 from __future__ import annotations
 
+import heapq
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
+from digitdesk.core.errors import Cancelled
 from digitdesk.core.preprocess import frame_ink, is_dark_on_light, stroke_width, to_gray
 
 MIN_CONTRAST = 0.18  # weakest ink (relative to the paper) that still counts as writing
@@ -163,23 +167,89 @@ def _typical_height(blobs: list[_Blob]) -> float:
     return float(np.median([b.h for b in blobs if b.h >= 0.5 * tallest]))
 
 
-def _merge_strokes(blobs: list[_Blob]) -> list[_Blob]:
+def _stop_check(should_stop: Callable[[], bool] | None) -> Callable[[], None]:
+    """A function that raises :class:`Cancelled` once ``should_stop()`` is true (never, for None)."""
+    def check() -> None:
+        if should_stop is not None and should_stop():
+            raise Cancelled("segmentation stopped on request")
+    return check
+
+
+def _merge_strokes(blobs: list[_Blob], should_stop: Callable[[], bool] | None = None) -> list[_Blob]:
+    """Merge the strokes of each digit; the blobs left, largest area first.
+
+    The rule: sort by area (largest first, ties kept in their current order), merge the first
+    pair ``i < j`` that :func:`_should_merge`, repeat until no pair does. This finds the same
+    merges in the same order without comparing every pair after each merge: a blob only merges
+    with one lying within ``0.1 * typical_h`` sideways and ``1.5 * typical_h`` up or down (a grid
+    of cells finds those); a blob found to merge with nothing can later merge only with a newly
+    merged blob, which is checked first; the sort order is the key ``(-area, age)``. Areas must
+    be positive. ``should_stop``: see :func:`segment`.
+    """
     if not blobs:
         return blobs
     typical_h = _typical_height(blobs)
-    changed = True
-    while changed:
-        changed = False
-        blobs.sort(key=lambda b: b.area, reverse=True)
-        for i in range(len(blobs)):
-            for j in range(i + 1, len(blobs)):
-                if _should_merge(blobs[i], blobs[j], typical_h):
-                    blobs[i] = blobs[i].merged(blobs.pop(j))
-                    changed = True
-                    break
-            if changed:
+    reach_x, reach_y = 0.1 * typical_h, 1.5 * typical_h
+    cell = max(1.0, reach_y)
+    live: dict[int, _Blob] = {}  # id -> blob; the sort key is (-area, id)
+    grid: dict[tuple[int, int], set[int]] = defaultdict(set)  # cell -> ids of blobs that may merge
+
+    def cells(x0: float, y0: float, x1: float, y1: float) -> Iterator[tuple[int, int]]:
+        for cx in range(int(x0 // cell), int(x1 // cell) + 1):
+            for cy in range(int(y0 // cell), int(y1 // cell) + 1):
+                yield cx, cy
+
+    def add(i: int, b: _Blob) -> None:
+        live[i] = b
+        if b.h <= reach_y:  # a taller blob never merges
+            for c in cells(b.x0, b.y0, b.x1, b.y1):
+                grid[c].add(i)
+
+    def remove(i: int) -> None:
+        b = live.pop(i)
+        if b.h <= reach_y:
+            for c in cells(b.x0, b.y0, b.x1, b.y1):
+                grid[c].discard(i)
+
+    def first_partner(i: int) -> int | None:
+        a = live[i]
+        if a.h > reach_y:
+            return None
+        near = set()
+        for c in cells(a.x0 - reach_x, a.y1 - reach_y, a.x1 + reach_x, a.y0 + reach_y):
+            near.update(grid.get(c, ()))
+        near.discard(i)
+        found = [j for j in near if _should_merge(a, live[j], typical_h)]
+        return min(found, key=lambda j: (-live[j].area, j)) if found else None
+
+    for i, b in enumerate(blobs):
+        add(i, b)
+    waiting = [(-b.area, i) for i, b in enumerate(blobs)]  # not yet known to merge with nothing
+    heapq.heapify(waiting)
+    next_id = len(blobs)
+    merged: int | None = None  # the blob just merged: it may merge again, first
+    check = _stop_check(should_stop)
+    while True:
+        check()
+        if merged is not None:
+            i = merged
+        else:
+            while waiting and waiting[0][1] not in live:
+                heapq.heappop(waiting)
+            if not waiting:
                 break
-    return blobs
+            i = heapq.heappop(waiting)[1]
+        j = first_partner(i)
+        if j is None:
+            merged = None  # i merges with nothing now, nor later unless with a newly merged blob
+            continue
+        first, second = sorted((i, j), key=lambda k: (-live[k].area, k))
+        m = live[first].merged(live[second])
+        remove(first)
+        remove(second)
+        add(next_id, m)
+        merged, next_id = next_id, next_id + 1
+    return [live[i] for i in sorted(live, key=lambda k: (-live[k].area, k))]
 
 
 def _split_wide(blob: _Blob, mask: np.ndarray) -> list[tuple[int, int]]:
@@ -233,8 +303,15 @@ def _scale_box(box: tuple[int, int, int, int], scale: float, width: int, height:
     return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
 
 
-def segment(image: np.ndarray, keep_stages: bool = False) -> Segmentation:
-    """Find every digit in ``image`` (grayscale or BGR, either polarity), in reading order."""
+def segment(image: np.ndarray, keep_stages: bool = False,
+            should_stop: Callable[[], bool] | None = None) -> Segmentation:
+    """Find every digit in ``image`` (grayscale or BGR, either polarity), in reading order.
+
+    ``should_stop`` is called between the stages and inside the long loops (a thread-safe flag,
+    e.g. a closing window's); once it returns True, :class:`~digitdesk.core.errors.Cancelled`
+    is raised."""
+    check = _stop_check(should_stop)
+    check()
     gray = to_gray(image)
     h0, w0 = gray.shape[:2]
     scale = 1.0
@@ -246,17 +323,21 @@ def segment(image: np.ndarray, keep_stages: bool = False) -> Segmentation:
     if h < 4 or w < 4:
         return Segmentation([], stages)
     min_area = max(4, int(h * w * 2e-5))
+    check()
     dark_ink = ink_is_dark(gray)
     ink = ink_map(gray, dark_ink=dark_ink)
     binary = _threshold(ink)
+    check()
     sw = stroke_width(binary)
     if sw is not None and 3 * sw < 0.6 * max(h, w) / 8:
         # Thin strokes: estimate the paper more locally, so shadows and lighting edges
         # are not mistaken for ink.
         ink = ink_map(gray, stroke=max(sw, 1.5), dark_ink=dark_ink)
         binary = _threshold(ink)
+        check()
     binary = _remove_lines(binary)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    check()
     blobs = []
     for i in range(1, n):
         x, y, bw, bh, area = (int(v) for v in stats[i])
@@ -265,12 +346,13 @@ def segment(image: np.ndarray, keep_stages: bool = False) -> Segmentation:
         if (bw > 0.9 * w and bh > 0.9 * h) or (bw >= 0.6 * w and bh < bw / 12) or (bh >= 0.8 * h and bw < bh / 20 and (x < w // 8 or x + bw > w - w // 8)):
             continue  # page border or a ruled line
         blobs.append(_Blob(x, y, x + bw, y + bh, [i], area))
-    blobs = _merge_strokes(_drop_frames(blobs, h * w))
+    blobs = _merge_strokes(_drop_frames(blobs, h * w), should_stop)
     if blobs:
         typical_h = _typical_height(blobs)
         blobs = [b for b in blobs if b.h >= 0.4 * typical_h and b.area >= 0.02 * typical_h ** 2]
     pieces = []  # (box, mask) per digit
     for b in blobs:
+        check()
         mask = np.isin(labels[b.y0 : b.y1, b.x0 : b.x1], b.labels)
         for c0, c1 in _split_wide(b, mask):
             sub = mask[:, c0 - b.x0 : c1 - b.x0]
@@ -280,7 +362,9 @@ def segment(image: np.ndarray, keep_stages: bool = False) -> Segmentation:
             y0, y1 = b.y0 + int(rows[0]), b.y0 + int(rows[-1]) + 1
             pieces.append(((c0, y0, c1 - c0, y1 - y0), mask[y0 - b.y0 : y1 - b.y0, c0 - b.x0 : c1 - b.x0]))
     regions = []
+    check()
     for line, i in _reading_order([p[0] for p in pieces]):
+        check()
         (x, y, bw, bh), mask = pieces[i]
         soft = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         crop = np.where(soft, ink[y : y + bh, x : x + bw], 0.0)

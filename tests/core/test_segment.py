@@ -1,12 +1,18 @@
 """No Qt needed. Finding digits in larger images: strokes merged, specks and lines dropped,
 reading order, either polarity, uneven light, JPEG noise, rotation, EXIF orientation."""
 
+import copy
+
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from digitdesk.core import synth
-from digitdesk.core.segment import segment
+from digitdesk.core.errors import Cancelled
+from digitdesk.core.segment import _Blob, _merge_strokes, _should_merge, _typical_height, segment
+from tests.core.fuzzing import fuzz
 
 
 def _matches(found, expected):
@@ -144,3 +150,123 @@ def test_sheet_on_a_dark_desk():
     seg = segment(frame)
     assert len(seg.regions) == 4  # the digits; neither the desk nor the sheet's edge
     assert all(r.box[3] < 120 for r in seg.regions)
+
+
+# --------------------------------------------------------------------------- merging strokes
+
+
+def _merge_strokes_reference(blobs: list[_Blob]) -> list[_Blob]:
+    """The merge rule written plainly (O(n^2) per merge): sort by area, largest first, merge the
+    first pair i < j that should merge, repeat until none does."""
+    if not blobs:
+        return blobs
+    typical_h = _typical_height(blobs)
+    changed = True
+    while changed:
+        changed = False
+        blobs.sort(key=lambda b: b.area, reverse=True)
+        for i in range(len(blobs)):
+            for j in range(i + 1, len(blobs)):
+                if _should_merge(blobs[i], blobs[j], typical_h):
+                    blobs[i] = blobs[i].merged(blobs.pop(j))
+                    changed = True
+                    break
+            if changed:
+                break
+    return blobs
+
+
+@st.composite
+def blob_sets(draw) -> list[_Blob]:
+    """Boxes crowded on a small page, a few sizes apart (digits, strokes, specks), often placed
+    just beside or below an earlier one, with areas that often tie: many merges, chains of merges,
+    gaps at the limits of the rule, and ties in the merge order."""
+    side = draw(st.integers(20, 400))
+    tall = draw(st.integers(2, 60))
+    blobs: list[_Blob] = []
+    for label in range(1, draw(st.integers(0, 50)) + 1):
+        w = draw(st.integers(1, max(1, int(tall * draw(st.sampled_from([0.1, 0.5, 1.0, 3.0]))))))
+        h = draw(st.integers(1, max(1, int(tall * draw(st.sampled_from([0.1, 0.3, 0.6, 1.0, 1.7]))))))
+        if blobs and draw(st.booleans()):  # next to an earlier blob: beside it, or above or below it
+            near = blobs[draw(st.integers(0, len(blobs) - 1))]
+            step = max(1, tall // 10)
+            if draw(st.booleans()):
+                x, y = near.x1 + draw(st.integers(-step, 2 * step)), near.y0 + draw(st.integers(-tall // 2, tall // 2))
+            else:
+                x, y = near.x0 + draw(st.integers(-w, near.w)), near.y1 + draw(st.integers(-step, tall // 2))
+            x, y = max(0, x), max(0, y)
+        else:
+            x, y = draw(st.integers(0, side)), draw(st.integers(0, side // 3))
+        area = draw(st.sampled_from([1, 4, 9, w * h])) if draw(st.booleans()) else draw(st.integers(1, w * h + 1))
+        blobs.append(_Blob(x, y, x + w, y + h, [label], area))
+    return blobs
+
+
+def _as_tuples(blobs: list[_Blob]) -> list[tuple]:
+    return [(b.x0, b.y0, b.x1, b.y1, tuple(b.labels), b.area) for b in blobs]
+
+
+@fuzz(500)
+@given(blob_sets())
+def test_merge_strokes_matches_the_plain_rule_500(blobs):
+    """The indexed merge makes exactly the plain rule's merges: same boxes, same labels in the
+    same order, same areas, same order of the result."""
+    expected = _merge_strokes_reference([copy.copy(b) for b in blobs])
+    assert _as_tuples(_merge_strokes([copy.copy(b) for b in blobs])) == _as_tuples(expected)
+
+
+def test_merge_strokes_merges_chains_and_keeps_specks_apart():
+    """A digit in three stacked strokes becomes one blob; a far speck and a tall bar stay apart."""
+    blobs = [_Blob(10, 0, 30, 12, [1], 100), _Blob(12, 13, 30, 26, [2], 90), _Blob(11, 27, 29, 38, [3], 80),
+             _Blob(200, 5, 203, 8, [4], 6), _Blob(60, 0, 66, 90, [5], 400)]
+    got = _as_tuples(_merge_strokes([copy.copy(b) for b in blobs]))
+    assert got == _as_tuples(_merge_strokes_reference(blobs))
+    assert (10, 0, 30, 38, (1, 2, 3), 270) in got and len(got) == 3
+
+
+# --------------------------------------------------------------------------- stopping on request
+
+
+class _StopAfter:
+    """``should_stop`` that turns true on its ``n``-th call, and counts its calls."""
+
+    def __init__(self, n: int | None):
+        self.n, self.calls = n, 0
+
+    def __call__(self) -> bool:
+        self.calls += 1
+        return self.n is not None and self.calls >= self.n
+
+
+def _noisy_page() -> np.ndarray:
+    """Digits and a lot of specks: a long merge and many regions."""
+    img = _number_canvas("3051", size=(240, 700))
+    rng = np.random.default_rng(3)
+    ys, xs = rng.integers(0, 240, 400), rng.integers(0, 700, 400)
+    for y, x in zip(ys, xs):
+        img[y : y + 2, x : x + 3] = 0
+    return img
+
+
+def test_segment_stops_promptly_when_asked():
+    img = _noisy_page()
+    counting = _StopAfter(None)
+    full = segment(img, should_stop=counting)
+    total = counting.calls
+    assert total > 50  # checked between stages and in the loops, not just once
+    for n in (1, 2, 5, total // 2, total):
+        stop = _StopAfter(n)
+        with pytest.raises(Cancelled):
+            segment(img, should_stop=stop)
+        assert stop.calls == n  # raised at the first check that saw the flag: nothing more was done
+    assert issubclass(Cancelled, Exception) and Cancelled.__doc__
+    assert [r.box for r in full.regions] == [r.box for r in segment(img).regions]
+
+
+def test_segment_unaffected_by_a_flag_that_stays_down():
+    img = _noisy_page()
+    plain = segment(img, keep_stages=True)
+    flagged = segment(img, keep_stages=True, should_stop=lambda: False)
+    assert [(r.box, r.line) for r in plain.regions] == [(r.box, r.line) for r in flagged.regions]
+    assert all(np.array_equal(a.digit28, b.digit28) for a, b in zip(plain.regions, flagged.regions))
+    assert plain.stages.keys() == flagged.stages.keys()
