@@ -21,3 +21,8 @@ class ModelError(DigitdeskError):
 
 class TrainingError(DigitdeskError):
     """Training cannot start or run with the given configuration."""
+
+
+class Cancelled(DigitdeskError):
+    """Work stopped on request (its ``should_stop`` returned True), not a failure: nothing is wrong
+    with the input, and there is no result."""

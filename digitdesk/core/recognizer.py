@@ -7,18 +7,20 @@ about 100 ms per call and is never used here). A Recognizer is safe to use from 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from digitdesk.core.errors import ImageError, ModelError
+from digitdesk.core.errors import Cancelled, ImageError, ModelError
 from digitdesk.core.modelio import check_contract, load_model, read_metadata
 from digitdesk.core.paths import default_model_path
 from digitdesk.core.segment import segment
 from digitdesk.core.tfimport import import_tensorflow
 
 UNCERTAIN_BELOW = 0.70  # a digit read with less confidence is marked uncertain
+READ_CHUNK = 1024  # read() classifies at most this many digits per call (a stop check between)
 
 
 @dataclass
@@ -127,12 +129,23 @@ class Recognizer:
             return np.zeros((0, 10), np.float32)
         return np.concatenate([self.classify(digits28[i : i + chunk]) for i in range(0, len(digits28), chunk)])
 
-    def read(self, image: np.ndarray, keep_stages: bool = False) -> Reading:
-        """Find and classify every digit in ``image`` (grayscale or BGR, either polarity)."""
-        seg = segment(image, keep_stages=keep_stages)
+    def read(self, image: np.ndarray, keep_stages: bool = False,
+             should_stop: Callable[[], bool] | None = None) -> Reading:
+        """Find and classify every digit in ``image`` (grayscale or BGR, either polarity).
+
+        ``should_stop`` is called during segmentation (see :func:`segment`) and before each
+        chunk of :data:`READ_CHUNK` digits is classified; once it returns True,
+        :class:`~digitdesk.core.errors.Cancelled` is raised."""
+        seg = segment(image, keep_stages=keep_stages, should_stop=should_stop)
         if not seg.regions:
             return Reading([], seg.stages)
-        probs = self.classify(np.stack([r.digit28 for r in seg.regions]))
+        crops = np.stack([r.digit28 for r in seg.regions])
+        parts = []
+        for i in range(0, len(crops), READ_CHUNK):
+            if should_stop is not None and should_stop():
+                raise Cancelled("reading stopped on request")
+            parts.append(self.classify(crops[i : i + READ_CHUNK]))
+        probs = np.concatenate(parts)
         digits = []
         for region, p in zip(seg.regions, probs):
             order = np.argsort(p)[::-1][:3]

@@ -165,7 +165,8 @@ class DrawTab(QWidget):
         if self._rec is None:
             self._set_detail("Loading the model… your drawing is read as soon as it is ready.")
             return
-        self._reader.submit(timed_read, self._rec, self.canvas.ink_array(), tag=self._seq)
+        self._reader.submit(timed_read, self._rec, self.canvas.ink_array(), False, self._reader.stopping,
+                            tag=self._seq)
 
     def shutdown(self) -> None:
         self._reader.shutdown()

@@ -215,7 +215,7 @@ class ImageTab(QWidget):
             out = export_reading(self._reading, path, source=self._name)
         except OSError as exc:
             self.banner.show_error(f"Could not save {path}: {describe_os_error(exc)}. "
-                                   "Nothing was lost: choose another folder with Export….")
+                                   "Nothing was lost: choose another folder with Export…")
             return None
         self.status.emit(f"Saved {out.name}")
         return out
@@ -242,6 +242,7 @@ class ImageTab(QWidget):
         return self._reading
 
     def shutdown(self) -> None:
+        """Stop the reader thread; a reading in progress stops at its next check."""
         self._runner.shutdown()
 
     # Work -----------------------------------------------------------------------------------
@@ -267,7 +268,8 @@ class ImageTab(QWidget):
             self.detail_label.setText("Waiting for the model to load…")
             return
         self.status.emit(f"Reading {self._name}…")
-        self._runner.submit(timed_read, self._rec, self._image, True, tag=("read", self._seq, self._name))
+        self._runner.submit(timed_read, self._rec, self._image, True, self._runner.stopping,
+                            tag=("read", self._seq, self._name))
 
     @Slot(object, object)
     def _on_done(self, tag: tuple, result: Any) -> None:

@@ -312,7 +312,7 @@ class ModelsTab(QWidget):
         self._io.submit(self.store.export, model_id, path, tag=("export", str(path)))
 
     def shutdown(self) -> None:
-        self._io.shutdown(cancel_after_ms=None)  # an import or export in progress finishes
+        self._io.shutdown()  # an import or export in progress finishes
 
     @Slot(object, object)
     def _on_io_done(self, tag: Any, value: Any) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -99,10 +100,12 @@ def model_summary(rec: "Recognizer | None") -> str:
     return f"Model: {rec.name} · MNIST {acc:.2%}" if acc is not None else f"Model: {rec.name}"
 
 
-def timed_read(rec: "Recognizer", image: np.ndarray, keep_stages: bool = False) -> tuple["Reading", float]:
-    """``rec.read(image)`` and the seconds it took (runs on a worker thread)."""
+def timed_read(rec: "Recognizer", image: np.ndarray, keep_stages: bool = False,
+               should_stop: Callable[[], bool] | None = None) -> tuple["Reading", float]:
+    """``rec.read(image)`` and the seconds it took (runs on a worker thread). ``should_stop``
+    (e.g. :meth:`TaskRunner.stopping`) is passed on: once true, ``Cancelled`` is raised."""
     t0 = time.perf_counter()
-    reading = rec.read(image, keep_stages=keep_stages)
+    reading = rec.read(image, keep_stages=keep_stages, should_stop=should_stop)
     return reading, time.perf_counter() - t0
 
 
@@ -162,10 +165,10 @@ class ModelHolder(QObject):
         self.ready.emit(rec)
 
     def shutdown(self) -> None:
-        """Stop the loader thread (waits for a load in progress to finish: interrupting the
-        TensorFlow import half-way could crash the exit)."""
+        """Stop the loader thread (waits for a load in progress to finish: loading a model
+        cannot be cancelled)."""
         if self._runner is not None:
-            self._runner.shutdown(cancel_after_ms=None)
+            self._runner.shutdown()
 
     @Slot(object, object)
     def _on_loaded(self, _tag: Any, value: "Recognizer | tuple[Recognizer, str | None]") -> None:

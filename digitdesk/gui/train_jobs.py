@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from digitdesk.core.data import Dataset, Split
-from digitdesk.core.errors import DataError, TrainingError
+from digitdesk.core.errors import Cancelled, DataError, TrainingError
 from digitdesk.core.finetune import FineTuneConfig
 from digitdesk.core.training import Progress, TrainConfig, TrainResult
 
@@ -144,22 +144,33 @@ def _accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
     return float((probs.argmax(axis=1) == labels).mean()) if len(labels) else float("nan")
 
 
-def _classify(rec, images: np.ndarray, chunk: int = 2048) -> np.ndarray:
-    parts = [rec.classify(images[i:i + chunk]) for i in range(0, len(images), chunk)]
+def _stop_check(should_stop: Callable[[], bool] | None) -> None:
+    if should_stop is not None and should_stop():
+        raise Cancelled("testing the new model stopped on request")
+
+
+def _classify(rec, images: np.ndarray, chunk: int = 2048, should_stop: Callable[[], bool] | None = None) -> np.ndarray:
+    parts = []
+    for i in range(0, len(images), chunk):
+        _stop_check(should_stop)
+        parts.append(rec.classify(images[i:i + chunk]))
     return np.concatenate(parts) if parts else np.zeros((0, 10), np.float32)
 
 
 def evaluate(request: TrainRequest, data: TrainData, result: TrainResult, active=None,
-             base_name: str | None = None) -> Evaluation:
+             base_name: str | None = None, should_stop: Callable[[], bool] | None = None) -> Evaluation:
     """Test the trained model, compare with ``active`` (a Recognizer) on the same images, collect
-    the misclassified digits (most confident mistakes first) and build the model's metadata."""
+    the misclassified digits (most confident mistakes first) and build the model's metadata.
+    ``should_stop`` is checked between the steps; once true, ``Cancelled`` is raised."""
     from digitdesk.core.evaluate import predict_proba, report
     from digitdesk.core.trainjob import build_metadata
 
     test = data.dataset.test
     if test.labels is None or len(test) == 0:
         raise DataError("this data set has no labelled test images to evaluate on")
+    _stop_check(should_stop)
     probs = predict_proba(result.model, test.images)
+    _stop_check(should_stop)
     pred = probs.argmax(axis=1)
     rep = report(test.labels, pred)
     wrong = np.flatnonzero(pred != test.labels)
@@ -169,14 +180,15 @@ def evaluate(request: TrainRequest, data: TrainData, result: TrainResult, active
                     wrong_pred=pred[wrong], wrong_conf=probs[wrong, pred[wrong]], wrong_index=wrong)
     if active is not None:
         ev.active_name = active.name
-        ev.active_accuracy = _accuracy(_classify(active, test.images), test.labels)
+        ev.active_accuracy = _accuracy(_classify(active, test.images, should_stop=should_stop), test.labels)
     if request.fine_tune is not None:
         from digitdesk.core.finetune import fine_tune_metadata
 
         s = data.samples
+        _stop_check(should_stop)
         ev.samples_after = _accuracy(predict_proba(result.model, s.images), s.labels)
         if active is not None:
-            ev.samples_before = _accuracy(_classify(active, s.images), s.labels)
+            ev.samples_before = _accuracy(_classify(active, s.images, should_stop=should_stop), s.labels)
         ev.metadata = fine_tune_metadata(request.fine_tune, result, s, data.mnist_train, rep,
                                          base_model=base_name, data_source=data.dataset.source)
     else:

@@ -25,7 +25,7 @@ from digitdesk.gui.train_history import TrainHistory, epoch_line, format_duratio
 from digitdesk.gui.train_jobs import default_name, evaluate
 from digitdesk.gui.train_worker import TrainOutcome, TrainSession
 from digitdesk.gui.widgets import MessageBanner
-from digitdesk.gui.workers import CANCEL_AFTER_MS, TaskRunner
+from digitdesk.gui.workers import TaskRunner
 
 if TYPE_CHECKING:
     from digitdesk.core.modelstore import ModelInfo, ModelStore
@@ -213,9 +213,7 @@ class TrainTab(QWidget):
         self._status_timer.stop()
         self.plot.timer.stop()
         self.session.shutdown()
-        tag = self._jobs.running_tag
-        writing = isinstance(tag, tuple) and tag[0] in ("save", "export")
-        self._jobs.shutdown(None if writing else CANCEL_AFTER_MS)  # a save finishes; a test is interrupted
+        self._jobs.shutdown()  # a save finishes; a test stops at its next check
 
     def append_log(self, line: str) -> None:
         self.log.appendPlainText(line)
@@ -304,7 +302,8 @@ class TrainTab(QWidget):
     def _evaluate(self) -> None:
         self.status_label.setText("Testing the new model…")
         o = self.outcome
-        self._jobs.submit(evaluate, o.request, o.data, o.result, self._rec, o.base_name, tag=("evaluate", o))
+        self._jobs.submit(evaluate, o.request, o.data, o.result, self._rec, o.base_name, self._jobs.stopping,
+                          tag=("evaluate", o))
 
     # Save, use, export ---------------------------------------------------------------------------
 

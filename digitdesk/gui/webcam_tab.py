@@ -251,7 +251,8 @@ class WebcamTab(QWidget):
         self.send_button.setEnabled(True)
         if self._rec is not None and not self._reader.busy:
             crop, offset = self._roi_crop(frame)
-            self._reader.submit(timed_read, self._rec, crop, tag=(self._run, offset))
+            self._reader.submit(timed_read, self._rec, crop, False, self._reader.stopping,
+                                tag=(self._run, offset))
         if self.frames_shown % 15 == 0:
             self._update_status()
 

@@ -1,13 +1,14 @@
 """Background work for the GUI: QThreads that run plain functions and hand back plain results.
 
 Workers never touch widgets: they call a core function and emit what it returned (or the
-exception it raised); the GUI thread decides what to show. Every thread started here is
+exception it raised); the GUI thread decides what to show. Long jobs stop cooperatively: they
+take :meth:`TaskRunner.stopping` as their ``should_stop`` and raise
+:class:`~digitdesk.core.errors.Cancelled` once it is true. Every thread started here is
 recorded so that tests (and the window's close) can check that none is left running.
 """
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import logging
 import threading
@@ -17,21 +18,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from digitdesk.core.errors import Cancelled
+
 log = logging.getLogger(__name__)
 _threads: "weakref.WeakSet[QThread]" = weakref.WeakSet()
-CANCEL_AFTER_MS = 300  # closing: a job still running after this long is interrupted
-
-
-class JobCancelled(BaseException):
-    """Raised inside a job that :meth:`TaskRunner.shutdown` interrupts (a BaseException, so that
-    the core's ``except Exception`` handlers do not swallow it)."""
-
-
-def _raise_in_thread(thread_id: int, exc: type[BaseException] | None) -> bool:
-    """Make ``exc`` raise in the Python thread ``thread_id`` at its next bytecode (None: forget a
-    pending one). A call into C (OpenCV, TensorFlow) finishes first."""
-    return ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc is not None else None) == 1
 
 
 def register_thread(thread: QThread) -> QThread:
@@ -58,30 +48,12 @@ class _Worker(QObject):
     done = Signal(int, object)  # job number, the value the call returned
     failed = Signal(int, object)  # job number, the exception the call raised
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._lock = threading.Lock()
-        self._in_job: int | None = None  # the thread id while a call runs
-
-    def interrupt(self) -> bool:
-        """Raise :class:`JobCancelled` inside the running call (thread-safe); False if none runs."""
-        with self._lock:
-            return self._in_job is not None and _raise_in_thread(self._in_job, JobCancelled)
-
     @Slot(int, object)
     def run(self, job: int, call: Callable[[], Any]) -> None:
         try:
-            try:
-                with self._lock:
-                    self._in_job = threading.get_ident()
-                result = call()
-            finally:
-                with self._lock:
-                    if self._in_job is not None:
-                        _raise_in_thread(self._in_job, None)  # one that came too late is dropped
-                    self._in_job = None
-        except JobCancelled as exc:
-            log.info("background job %d interrupted: the window is closing", job)
+            result = call()
+        except Cancelled as exc:  # stopped on request: not an error
+            log.info("background job %d stopped: %s", job, exc)
             self.failed.emit(job, exc)
         except Exception as exc:  # handed to the GUI thread, which shows it
             log.debug("background job %d failed", job, exc_info=True)
@@ -94,7 +66,8 @@ class TaskRunner(QObject):
     """A worker thread that runs one function at a time.
 
     ``submit`` while a job runs keeps only the newest waiting job (latest wins), so a fast
-    producer (a webcam, a user drawing) never builds a queue."""
+    producer (a webcam, a user drawing) never builds a queue. A long job should take
+    :meth:`stopping` as its ``should_stop``, so that :meth:`shutdown` does not wait for it."""
 
     finished = Signal(object, object)  # tag passed to submit, the function's return value
     failed = Signal(object, object)  # tag passed to submit, the exception it raised
@@ -114,6 +87,7 @@ class TaskRunner(QObject):
         self._running: tuple[int, Any] | None = None  # (job, tag) on the thread now
         self._pending: tuple[Any, Callable[[], Any]] | None = None  # (tag, call) waiting
         self._closed = False
+        self._stop = threading.Event()  # set by shutdown; read by jobs on the worker thread
         self._thread.start()
 
     @property
@@ -138,21 +112,19 @@ class TaskRunner(QObject):
         """Forget the job waiting to start (a running job finishes, its result is still sent)."""
         self._pending = None
 
-    def shutdown(self, cancel_after_ms: int | None = CANCEL_AFTER_MS) -> None:
-        """Drop waiting work and stop the thread (blocks until then). A job still running after
-        ``cancel_after_ms`` is interrupted (:class:`JobCancelled` raised inside it); None: wait
-        for it to finish."""
+    def stopping(self) -> bool:
+        """True once :meth:`shutdown` has begun (thread-safe): pass this method as a job's
+        ``should_stop``."""
+        return self._stop.is_set()
+
+    def shutdown(self) -> None:
+        """Drop waiting work, ask the running job to stop (:meth:`stopping` turns true) and stop
+        the thread, blocking until it has: a job that does not check :meth:`stopping` is waited for."""
         self._closed = True
         self._pending = None
+        self._stop.set()
         if self._thread.isRunning():
             self._thread.quit()
-            if cancel_after_ms is None or self._thread.wait(cancel_after_ms):
-                self._thread.wait()
-                return
-            try:
-                self._worker.interrupt()
-            except RuntimeError:  # the worker is already gone: so is its job
-                pass
             self._thread.wait()
 
     def _dispatch(self) -> None:
@@ -180,5 +152,6 @@ class TaskRunner(QObject):
     def _on_failed(self, job: int, exc: Exception) -> None:
         tag = self._finish(job)
         if not self._closed:
-            self.failed.emit(tag, exc)
+            if not isinstance(exc, Cancelled):  # stopped on request: logged, not shown
+                self.failed.emit(tag, exc)
             self._dispatch()

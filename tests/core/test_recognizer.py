@@ -8,7 +8,8 @@ import keras
 import numpy as np
 import pytest
 
-from digitdesk.core.errors import ModelError
+from digitdesk.core import recognizer as recognizer_module
+from digitdesk.core.errors import Cancelled, DigitdeskError, ModelError
 from digitdesk.core.modelio import load_model, read_metadata, save_model
 from digitdesk.core.models import build
 from digitdesk.core.recognizer import Recognizer
@@ -46,6 +47,48 @@ def test_reads_two_lines_and_nothing(recognizer):
     assert recognizer.read(img).text == "14\n39"
     blank = recognizer.read(np.full((200, 200), 255, np.uint8))
     assert blank.text == "" and blank.digits == []
+
+
+class _StopAfter:
+    """``should_stop`` that turns true on its ``n``-th call (never for None), and counts its calls."""
+
+    def __init__(self, n: int | None):
+        self.n, self.calls = n, 0
+
+    def __call__(self) -> bool:
+        self.calls += 1
+        return self.n is not None and self.calls >= self.n
+
+
+def test_read_stops_when_asked(recognizer, monkeypatch):
+    """``should_stop`` is checked during segmentation and before each chunk of classification;
+    the first check that sees it true raises Cancelled (documented: not a failure)."""
+    assert issubclass(Cancelled, DigitdeskError) and "not a failure" in Cancelled.__doc__
+    img = _canvas("2026")
+    monkeypatch.setattr(recognizer_module, "READ_CHUNK", 2)  # 4 digits: two chunks
+    classified = []
+    classify = recognizer.classify
+    monkeypatch.setattr(recognizer, "classify", lambda x: classified.append(len(x)) or classify(x))
+    counting = _StopAfter(None)
+    assert recognizer.read(img, should_stop=counting).text == "2026"
+    total = counting.calls
+    assert classified == [2, 2] and total > 10
+    for n in (1, 3, total - 2, total - 1, total):
+        classified.clear()
+        stop = _StopAfter(n)
+        with pytest.raises(Cancelled):
+            recognizer.read(img, should_stop=stop)
+        assert stop.calls == n  # nothing more was checked, so nothing more was done
+        assert classified == {total - 1: [], total: [2]}.get(n, [])  # stopped before the chunks left
+
+
+def test_read_unaffected_by_a_flag_that_stays_down(recognizer):
+    img = _canvas("2026")
+    plain = recognizer.read(img, keep_stages=True)
+    flagged = recognizer.read(img, keep_stages=True, should_stop=lambda: False)
+    assert plain.text == flagged.text == "2026"
+    assert [(d.box, d.top) for d in plain.digits] == [(d.box, d.top) for d in flagged.digits]
+    assert plain.stages.keys() == flagged.stages.keys()
 
 
 def test_classify_batch_matches_single(recognizer, mnist):

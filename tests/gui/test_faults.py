@@ -1,11 +1,14 @@
 """Needs Qt (offscreen) and TensorFlow. Faults while the app runs: a camera that disappears, a
 recording that ends, a model file deleted or replaced by garbage, saving into a folder that cannot
 be written (``chattr +i``: immutable even for root), and closing the window (and quitting the real
-app in a subprocess) in the middle of training, capture and a slow photo.
+app in a subprocess) in the middle of training, capture and a slow photo. These check that the
+work is stopped, not waited for, and that nothing is left running; how long quitting takes is
+measured by ``python -m benchmarks.bench_close``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -27,7 +30,6 @@ from digitdesk.gui.strokes import number_strokes
 from digitdesk.gui.workers import running_threads
 
 REPO = Path(__file__).resolve().parents[2]
-CLOSE_LIMIT_S = 2.0
 
 
 def label(window, name: str) -> str:
@@ -205,12 +207,10 @@ def test_unwritable_folders_show_a_message_and_lose_nothing(window, qtbot, tmp_p
     qtbot.waitUntil(lambda: (tmp_path / "copy.keras").is_file(), timeout=10_000)
 
     # the settings folder locked when the window closes: it still closes, with a warning
-    settings_file = Path(window.settings._qs.fileName())
+    settings_file = Path(window.settings.file_name)
     settings_file.parent.mkdir(parents=True, exist_ok=True)
     with immutable(settings_file.parent):
-        t0 = time.perf_counter()
         window.close()
-        assert time.perf_counter() - t0 < CLOSE_LIMIT_S
     assert "settings" in caplog.text.lower() and running_threads() == []
 
 
@@ -275,7 +275,7 @@ def test_close_during_training(qtbot, recognizer, when):
     assert "trainer" in running_threads()
     seconds = _close_timed(win)
     print(f"\nclose during training ({when}): {seconds:.2f} s")
-    assert seconds < CLOSE_LIMIT_S
+    assert tab.history.fraction() < 0.5  # the 50 epochs were not waited for
     _assert_all_stopped(before)
     qtbot.wait(100)  # late signals are ignored
 
@@ -287,8 +287,7 @@ def test_close_during_webcam_capture(qtbot, recognizer, video_file):
     win.webcam_tab.start(str(video_file))
     qtbot.waitUntil(lambda: win.webcam_tab.frames_shown > 5, timeout=10_000)
     seconds = _close_timed(win)
-    print(f"\nclose during webcam capture: {seconds:.2f} s")
-    assert seconds < CLOSE_LIMIT_S
+    print(f"\nclose during webcam capture: {seconds:.2f} s")  # the capture loops for ever: it was stopped
     _assert_all_stopped(before)
 
 
@@ -303,17 +302,22 @@ def big_photo(path: Path, rows: int = 40, cols: int = 60) -> Path:
     return path
 
 
-def test_close_during_a_slow_photo(qtbot, recognizer, tmp_path):
+def test_close_during_a_slow_photo(qtbot, recognizer, tmp_path, caplog):
+    """Closing stops the reading at its next check (the tab passes its runner's stop flag down to
+    ``Recognizer.read``): it is not waited for, and it is logged, not shown as an error."""
     photo = big_photo(tmp_path / "page.jpg")
     before = python_threads()
     win = _window(qtbot, recognizer)
+    caplog.set_level(logging.INFO, logger="digitdesk.gui.workers")
     win.open_image(photo)
     qtbot.waitUntil(lambda: "Reading" in win.statusBar().currentMessage(), timeout=20_000)
-    qtbot.wait(500)  # well into the reading (it takes several seconds)
+    qtbot.wait(300)  # into the reading (it takes over a second: 2,400 digits)
     assert win.image_tab._runner.busy and "image-reader" in running_threads()
     seconds = _close_timed(win)
     print(f"\nclose during a slow photo ({photo.stat().st_size / 1e6:.1f} MB JPEG): {seconds:.2f} s")
-    assert seconds < CLOSE_LIMIT_S
+    assert win.image_tab.reading() is None  # stopped half-way, not read to the end
+    stopped = [r for r in caplog.records if r.name == "digitdesk.gui.workers" and "stopped" in r.getMessage()]
+    assert len(stopped) == 1 and stopped[0].levelno == logging.INFO, [r.getMessage() for r in caplog.records]
     _assert_all_stopped(before)
     qtbot.wait(100)
 
@@ -372,5 +376,3 @@ def test_quitting_the_real_app_during_training(tmp_path):
     assert "threads-left []" in out
     for bad in ("QThread: Destroyed while thread is still running", "Aborted", "Traceback", "Fatal Python error"):
         assert bad not in proc.stderr, proc.stderr[-3000:]
-    seconds = float(next(line.split()[1] for line in out.splitlines() if line.startswith("quit-seconds")))
-    assert seconds < CLOSE_LIMIT_S

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
+from digitdesk.core.errors import Cancelled
 from digitdesk.gui.qimage import array_to_qimage, bgr_from_qimage, qimage_to_array
 from digitdesk.gui.workers import TaskRunner
 
@@ -27,6 +28,33 @@ def test_qimage_round_trips():
     assert qimage_to_array(img).max() > 0
     with pytest.raises(ValueError):
         array_to_qimage(gray.astype(np.float32))
+
+
+def test_task_runner_shutdown_stops_a_job_that_checks_its_flag(qtbot, caplog):
+    """shutdown sets the flag :meth:`TaskRunner.stopping` reads and waits; a job that checks it
+    raises Cancelled, which is logged at info and not sent as a failure."""
+    runner = TaskRunner("test-runner")
+    started, checks, results, errors = threading.Event(), [], [], []
+    runner.finished.connect(lambda tag, value: results.append(tag))
+    runner.failed.connect(lambda tag, exc: errors.append(tag))
+
+    def endless(should_stop):
+        started.set()
+        while True:
+            checks.append(1)
+            if should_stop():
+                raise Cancelled("stopped on request")
+            threading.Event().wait(0.001)
+
+    caplog.set_level("INFO", logger="digitdesk.gui.workers")
+    assert not runner.stopping()
+    runner.submit(endless, runner.stopping, tag="long")
+    assert started.wait(5)
+    runner.shutdown()  # returns only once the job has stopped: it would never end otherwise
+    assert runner.stopping() and not runner._thread.isRunning() and checks
+    qtbot.wait(50)
+    assert results == [] and errors == []
+    assert any(r.levelname == "INFO" and "stopped" in r.getMessage() for r in caplog.records)
 
 
 def test_task_runner_keeps_only_the_latest_waiting_job(qtbot):
