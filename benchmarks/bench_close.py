@@ -16,6 +16,10 @@ Reported per scenario (median and range of the runs): quit to the end of the win
 exit as the launching process sees it (includes Python's and TensorFlow's teardown). A run also
 records the worker threads still running after the shutdown and whether stderr shows a crash.
 Target: the process has exited within 2 s, with no thread left and no crash.
+
+``--stop-gaps`` also reads the page in this process and reports what bounds the photo case: the
+time to decode it (one call that cannot be stopped) and the longest stretch between two checks
+of ``should_stop`` while ``Recognizer.read`` runs.
 """
 
 from __future__ import annotations
@@ -182,6 +186,29 @@ def measure(runs: int = 3, scenarios: tuple[str, ...] = SCENARIOS) -> dict:
     return res
 
 
+def stop_gaps(runs: int = 3) -> dict:
+    """Decode time of the page and the longest gap between ``should_stop`` checks in a read."""
+    from digitdesk.core.imageio import read_image
+    from digitdesk.core.recognizer import Recognizer
+
+    rec = Recognizer.load()
+    res = {"decode_s": [], "read_s": [], "max_gap_s": [], "checks": []}
+    with tempfile.TemporaryDirectory(prefix="digitdesk-close-") as tmp:
+        page = make_page(Path(tmp) / "page.jpg")
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            image = read_image(page)
+            t1 = time.perf_counter()
+            calls = [t1]
+            rec.read(image, should_stop=lambda: calls.append(time.perf_counter()) or False)
+            calls.append(time.perf_counter())
+            res["decode_s"].append(t1 - t0)
+            res["read_s"].append(calls[-1] - t1)
+            res["max_gap_s"].append(max(b - a for a, b in zip(calls, calls[1:])))
+            res["checks"].append(len(calls) - 2)
+    return res
+
+
 def _fmt(values: list[float]) -> str:
     if not values:
         return "no data"
@@ -193,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="launches per scenario")
     parser.add_argument("--only", help="scenarios, comma-separated: " + ",".join(SCENARIOS))
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
+    parser.add_argument("--stop-gaps", action="store_true", help="also time the page's decoding and stop checks")
     args = parser.parse_args(argv)
     scenarios = tuple(s.strip() for s in args.only.split(",")) if args.only else SCENARIOS
     unknown = [s for s in scenarios if s not in SCENARIOS]
@@ -208,6 +236,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{sc:<10} {_fmt(r['shutdown_s']):<24} {_fmt(r['exit_s']):<24} {r['left'] or 'none'}, "
               f"{sorted(set(r['codes']))}, {r['crashes'] or 'none'}{'' if fine else '  <- FAILS'}"
               f"{'; errors: ' + '; '.join(r['errors']) if r['errors'] else ''}")
+    if args.stop_gaps:
+        g = res["stop_gaps"] = stop_gaps(args.runs)
+        print(f"the 6300x4300 page: decoding {_fmt(g['decode_s'])} (cannot be stopped); reading {_fmt(g['read_s'])}, "
+              f"{g['checks'][0]} stop checks, longest gap between two {_fmt(g['max_gap_s'])}")
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))
     print(f"target: process exited within {LIMIT_S:g} s of quitting, no thread left, no crash: "
