@@ -23,8 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.suite import startup_marks
+
 REPO = Path(__file__).resolve().parents[1]
-MARKS = ("window-visible", "model-ready", "first-prediction", "model-failed")
 DEFAULT_APP = REPO / "dist" / "digitdesk" / "digitdesk"
 SOURCES = ("digitdesk", "resources", "models", "build.spec", "pyproject.toml")  # what goes into the bundle
 
@@ -43,11 +44,7 @@ def launch(app: Path, timeout: float = 180) -> dict[str, tuple[float, float]]:
         env.pop("PYTHONPATH", None)
         t0 = time.time()
         out = subprocess.run([str(app)], env=env, cwd=home, capture_output=True, text=True, timeout=timeout)
-    marks = {}
-    for line in out.stdout.splitlines():
-        parts = line.split()
-        if len(parts) >= 3 and parts[0] in MARKS:
-            marks[parts[0]] = (float(parts[1]), float(parts[2]) - t0)
+    marks = startup_marks(out.stdout, t0)
     if "window-visible" not in marks or "model-ready" not in marks:
         raise RuntimeError(f"{app} exited with {out.returncode} without reporting its startup:\n"
                            f"{out.stdout[-1000:]}\n{out.stderr[-2000:]}")

@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.suite import startup_marks
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parents[1]
@@ -39,8 +41,6 @@ def summary(values: list[float], unit: str, scale: float = 1.0) -> str:
             f" (n={len(v)})")
 
 
-MARKS = ("window-visible", "model-ready", "first-prediction", "model-failed")
-
 
 def launch(timeout: float = 180) -> dict[str, tuple[float, float]]:
     """Start the app from source once (offscreen, DIGITDESK_REPORT_STARTUP=quit); returns
@@ -52,11 +52,7 @@ def launch(timeout: float = 180) -> dict[str, tuple[float, float]]:
         t0 = time.time()
         out = subprocess.run([sys.executable, "-m", entry], cwd=REPO, env=env, capture_output=True,
                              text=True, timeout=timeout)
-    marks = {}
-    for line in out.stdout.splitlines():
-        parts = line.split()
-        if len(parts) >= 3 and parts[0] in MARKS:
-            marks[parts[0]] = (float(parts[1]), float(parts[2]) - t0)
+    marks = startup_marks(out.stdout, t0)
     if "window-visible" not in marks or "model-ready" not in marks:
         raise RuntimeError(f"run failed (exit {out.returncode}):\n{out.stderr[-2000:]}")
     return marks

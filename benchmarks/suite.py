@@ -260,3 +260,17 @@ def should_write(quick: bool, partial: bool, write: bool, no_write: bool) -> boo
 def rewrite_file(path: str | os.PathLike, block: str) -> None:
     p = Path(path)
     p.write_text(replace_block(p.read_text(), block))
+
+
+STARTUP_MARKS = ("window-visible", "model-ready", "first-prediction", "model-failed")
+
+
+def startup_marks(stdout: str, launched: float) -> dict[str, tuple[float, float]]:
+    """The lines the app prints with DIGITDESK_REPORT_STARTUP (``<mark> <s since process start>
+    <epoch> ...``) as {mark: (seconds since the process started, seconds since ``launched``)}."""
+    marks = {}
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] in STARTUP_MARKS:
+            marks[parts[0]] = (float(parts[1]), float(parts[2]) - launched)
+    return marks

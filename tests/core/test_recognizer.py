@@ -13,6 +13,7 @@ from digitdesk.core.errors import Cancelled, DigitdeskError, ModelError
 from digitdesk.core.modelio import load_model, read_metadata, save_model
 from digitdesk.core.models import build
 from digitdesk.core.recognizer import Recognizer
+from tests.core.test_segment import StopAfter
 
 
 def _canvas(text, size=(260, 620), scale=5.0, thickness=22):
@@ -49,17 +50,6 @@ def test_reads_two_lines_and_nothing(recognizer):
     assert blank.text == "" and blank.digits == []
 
 
-class _StopAfter:
-    """``should_stop`` that turns true on its ``n``-th call (never for None), and counts its calls."""
-
-    def __init__(self, n: int | None):
-        self.n, self.calls = n, 0
-
-    def __call__(self) -> bool:
-        self.calls += 1
-        return self.n is not None and self.calls >= self.n
-
-
 def test_read_stops_when_asked(recognizer, monkeypatch):
     """``should_stop`` is checked during segmentation and before each chunk of classification;
     the first check that sees it true raises Cancelled (documented: not a failure)."""
@@ -69,13 +59,13 @@ def test_read_stops_when_asked(recognizer, monkeypatch):
     classified = []
     classify = recognizer.classify
     monkeypatch.setattr(recognizer, "classify", lambda x: classified.append(len(x)) or classify(x))
-    counting = _StopAfter(None)
+    counting = StopAfter(None)
     assert recognizer.read(img, should_stop=counting).text == "2026"
     total = counting.calls
     assert classified == [2, 2] and total > 10
     for n in (1, 3, total - 2, total - 1, total):
         classified.clear()
-        stop = _StopAfter(n)
+        stop = StopAfter(n)
         with pytest.raises(Cancelled):
             recognizer.read(img, should_stop=stop)
         assert stop.calls == n  # nothing more was checked, so nothing more was done

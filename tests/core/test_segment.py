@@ -227,7 +227,7 @@ def test_merge_strokes_merges_chains_and_keeps_specks_apart():
 # --------------------------------------------------------------------------- stopping on request
 
 
-class _StopAfter:
+class StopAfter:
     """``should_stop`` that turns true on its ``n``-th call, and counts its calls."""
 
     def __init__(self, n: int | None):
@@ -250,12 +250,12 @@ def _noisy_page() -> np.ndarray:
 
 def test_segment_stops_promptly_when_asked():
     img = _noisy_page()
-    counting = _StopAfter(None)
+    counting = StopAfter(None)
     full = segment(img, should_stop=counting)
     total = counting.calls
     assert total > 50  # checked between stages and in the loops, not just once
     for n in (1, 2, 5, total // 2, total):
-        stop = _StopAfter(n)
+        stop = StopAfter(n)
         with pytest.raises(Cancelled):
             segment(img, should_stop=stop)
         assert stop.calls == n  # raised at the first check that saw the flag: nothing more was done

@@ -9,21 +9,18 @@ measured by ``python -m benchmarks.bench_close``.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import subprocess
-import sys
-import textwrap
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 from PySide6.QtWidgets import QLabel
 
+from benchmarks.bench_close import make_page, run_once
 from conftest import draw_strokes, number_image
 from digitdesk.gui.frame_source import CameraSource, VideoFileSource
 from digitdesk.gui.strokes import number_strokes
@@ -291,21 +288,10 @@ def test_close_during_webcam_capture(qtbot, recognizer, video_file):
     _assert_all_stopped(before)
 
 
-def big_photo(path: Path, rows: int = 40, cols: int = 60) -> Path:
-    """A 6300x4300 photo of a page of ``rows`` x ``cols`` printed digits (slow to read)."""
-    rng = np.random.default_rng(0)
-    img = np.full((rows * 104 + 140, 6300, 3), 245, np.uint8)
-    for r in range(rows):
-        text = "".join(str(d) for d in rng.integers(0, 10, cols))
-        cv2.putText(img, text, (20, 100 + r * 104), cv2.FONT_HERSHEY_SIMPLEX, 2.4, (30, 30, 30), 6)
-    cv2.imwrite(str(path), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    return path
-
-
 def test_close_during_a_slow_photo(qtbot, recognizer, tmp_path, caplog):
     """Closing stops the reading at its next check (the tab passes its runner's stop flag down to
     ``Recognizer.read``): it is not waited for, and it is logged, not shown as an error."""
-    photo = big_photo(tmp_path / "page.jpg")
+    photo = make_page(tmp_path / "page.jpg")  # 6300x4300, 2,400 printed digits: seconds of work
     before = python_threads()
     win = _window(qtbot, recognizer)
     caplog.set_level(logging.INFO, logger="digitdesk.gui.workers")
@@ -322,57 +308,10 @@ def test_close_during_a_slow_photo(qtbot, recognizer, tmp_path, caplog):
     qtbot.wait(100)
 
 
-QUIT_SCRIPT = textwrap.dedent(r'''
-    """The app's own start and quit path (File > Quit) while training runs."""
-    import os, sys, time
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-    from digitdesk.gui.app import configure_application, install_excepthook
-    from digitdesk.gui import create_main_window
-    from digitdesk.gui.workers import running_threads
-
-    app = QApplication(sys.argv[:1])
-    configure_application(app)
-    install_excepthook()
-    window = create_main_window()
-    window.show()
-    tab = window.train_tab
-    form = tab.form
-    window.tabs.setCurrentWidget(tab)
-    form.arch_combo.setCurrentIndex(form.arch_combo.findText("tiny"))
-    form.epochs_spin.setValue(50)
-    form.max_train_spin.setValue(3000)
-    form.augment_check.setChecked(False)
-    quit_action = next(a for a in window.findChildren(type(window.menuBar().actions()[0])) if a.text() == "&Quit")
-    t = {}
-
-    def watch():
-        if not tab.running and "t0" not in t:
-            tab.start()
-        if len(tab.history.x) >= 3 and "t0" not in t:
-            t["t0"] = time.perf_counter()
-            quit_action.trigger()
-            return
-        QTimer.singleShot(20, watch)
-
-    QTimer.singleShot(0, watch)
-    code = app.exec()
-    window.shutdown()
-    print(f"quit-seconds {time.perf_counter() - t['t0']:.3f}", flush=True)
-    print(f"threads-left {running_threads()}", flush=True)
-    sys.exit(code)
-''')
-
-
 def test_quitting_the_real_app_during_training(tmp_path):
-    script = tmp_path / "quit.py"
-    script.write_text(QUIT_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "DIGITDESK_HOME": str(tmp_path / "home"),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "QT_QPA_PLATFORM": "offscreen"}
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240, env=env, cwd=REPO)
-    out = proc.stdout
-    print("\n" + "\n".join(line for line in out.splitlines() if line.startswith(("quit-", "threads-"))))
-    assert proc.returncode == 0, f"exit code {proc.returncode}\n{out[-2000:]}\n{proc.stderr[-3000:]}"
-    assert "threads-left []" in out
-    for bad in ("QThread: Destroyed while thread is still running", "Aborted", "Traceback", "Fatal Python error"):
-        assert bad not in proc.stderr, proc.stderr[-3000:]
+    """File > Quit in a fresh app process while it trains (the benchmark's own launcher)."""
+    r = run_once("training", tmp_path / "unused", tmp_path)
+    assert "error" not in r, r
+    print(f"\nquit during training: process exited {r['exit_s']:.2f} s after File > Quit")
+    assert "trainer" in r["busy"], r  # it was training when the quit came
+    assert r["code"] == 0 and r["left"] == [] and r["crash"] == [], r
