@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class DigitdeskError(Exception):
     """Base class for every error the engine raises on bad input or environment."""
@@ -26,3 +28,10 @@ class TrainingError(DigitdeskError):
 class Cancelled(DigitdeskError):
     """Work stopped on request (its ``should_stop`` returned True), not a failure: nothing is wrong
     with the input, and there is no result."""
+
+
+def raise_if_stopped(should_stop: "Callable[[], bool] | None", what: str) -> None:
+    """Raise :class:`Cancelled` ("``what`` stopped on request") if ``should_stop()`` is true;
+    never for None. Long work calls this between its steps."""
+    if should_stop is not None and should_stop():
+        raise Cancelled(f"{what} stopped on request")

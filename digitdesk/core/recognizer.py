@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitdesk.core.errors import Cancelled, ImageError, ModelError
+from digitdesk.core.errors import ImageError, ModelError, raise_if_stopped
 from digitdesk.core.modelio import check_contract, load_model, read_metadata
 from digitdesk.core.paths import default_model_path
 from digitdesk.core.segment import segment
@@ -123,11 +123,17 @@ class Recognizer:
         batch = x.astype(np.float32)[..., None]
         return self._infer(self._constant(batch)).numpy()
 
-    def classify_many(self, digits28: np.ndarray, chunk: int = 2048) -> np.ndarray:
-        """Probabilities ``(N, 10)`` for a whole data set, in chunks of ``chunk`` digits."""
+    def classify_many(self, digits28: np.ndarray, chunk: int = 2048,
+                      should_stop: Callable[[], bool] | None = None) -> np.ndarray:
+        """Probabilities ``(N, 10)`` for a whole data set, in chunks of ``chunk`` digits;
+        ``should_stop`` is checked before each chunk (:class:`~digitdesk.core.errors.Cancelled`)."""
         if len(digits28) == 0:
             return np.zeros((0, 10), np.float32)
-        return np.concatenate([self.classify(digits28[i : i + chunk]) for i in range(0, len(digits28), chunk)])
+        parts = []
+        for i in range(0, len(digits28), chunk):
+            raise_if_stopped(should_stop, "classification")
+            parts.append(self.classify(digits28[i : i + chunk]))
+        return np.concatenate(parts)
 
     def read(self, image: np.ndarray, keep_stages: bool = False,
              should_stop: Callable[[], bool] | None = None) -> Reading:
@@ -139,13 +145,7 @@ class Recognizer:
         seg = segment(image, keep_stages=keep_stages, should_stop=should_stop)
         if not seg.regions:
             return Reading([], seg.stages)
-        crops = np.stack([r.digit28 for r in seg.regions])
-        parts = []
-        for i in range(0, len(crops), READ_CHUNK):
-            if should_stop is not None and should_stop():
-                raise Cancelled("reading stopped on request")
-            parts.append(self.classify(crops[i : i + READ_CHUNK]))
-        probs = np.concatenate(parts)
+        probs = self.classify_many(np.stack([r.digit28 for r in seg.regions]), READ_CHUNK, should_stop)
         digits = []
         for region, p in zip(seg.regions, probs):
             order = np.argsort(p)[::-1][:3]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from digitdesk.core.errors import Cancelled
+from digitdesk.core.errors import raise_if_stopped
 from digitdesk.core.preprocess import frame_ink, is_dark_on_light, stroke_width, to_gray
 
 MIN_CONTRAST = 0.18  # weakest ink (relative to the paper) that still counts as writing
@@ -168,11 +168,9 @@ def _typical_height(blobs: list[_Blob]) -> float:
 
 
 def _stop_check(should_stop: Callable[[], bool] | None) -> Callable[[], None]:
-    """A function that raises :class:`Cancelled` once ``should_stop()`` is true (never, for None)."""
-    def check() -> None:
-        if should_stop is not None and should_stop():
-            raise Cancelled("segmentation stopped on request")
-    return check
+    """A function that raises :class:`~digitdesk.core.errors.Cancelled` once ``should_stop()`` is
+    true (never, for None)."""
+    return lambda: raise_if_stopped(should_stop, "segmentation")
 
 
 def _merge_strokes(blobs: list[_Blob], should_stop: Callable[[], bool] | None = None) -> list[_Blob]:

@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from digitdesk.core.data import Dataset, Split
-from digitdesk.core.errors import Cancelled, DataError, TrainingError
+from digitdesk.core.errors import DataError, TrainingError, raise_if_stopped
 from digitdesk.core.finetune import FineTuneConfig
 from digitdesk.core.training import Progress, TrainConfig, TrainResult
 
@@ -145,16 +145,7 @@ def _accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
 
 
 def _stop_check(should_stop: Callable[[], bool] | None) -> None:
-    if should_stop is not None and should_stop():
-        raise Cancelled("testing the new model stopped on request")
-
-
-def _classify(rec, images: np.ndarray, chunk: int = 2048, should_stop: Callable[[], bool] | None = None) -> np.ndarray:
-    parts = []
-    for i in range(0, len(images), chunk):
-        _stop_check(should_stop)
-        parts.append(rec.classify(images[i:i + chunk]))
-    return np.concatenate(parts) if parts else np.zeros((0, 10), np.float32)
+    raise_if_stopped(should_stop, "testing the new model")
 
 
 def evaluate(request: TrainRequest, data: TrainData, result: TrainResult, active=None,
@@ -180,7 +171,7 @@ def evaluate(request: TrainRequest, data: TrainData, result: TrainResult, active
                     wrong_pred=pred[wrong], wrong_conf=probs[wrong, pred[wrong]], wrong_index=wrong)
     if active is not None:
         ev.active_name = active.name
-        ev.active_accuracy = _accuracy(_classify(active, test.images, should_stop=should_stop), test.labels)
+        ev.active_accuracy = _accuracy(active.classify_many(test.images, should_stop=should_stop), test.labels)
     if request.fine_tune is not None:
         from digitdesk.core.finetune import fine_tune_metadata
 
@@ -188,7 +179,7 @@ def evaluate(request: TrainRequest, data: TrainData, result: TrainResult, active
         _stop_check(should_stop)
         ev.samples_after = _accuracy(predict_proba(result.model, s.images), s.labels)
         if active is not None:
-            ev.samples_before = _accuracy(_classify(active, s.images, should_stop=should_stop), s.labels)
+            ev.samples_before = _accuracy(active.classify_many(s.images, should_stop=should_stop), s.labels)
         ev.metadata = fine_tune_metadata(request.fine_tune, result, s, data.mnist_train, rep,
                                          base_model=base_name, data_source=data.dataset.source)
     else:
