@@ -14,8 +14,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def mnist_dir() -> Path:
-    """The MNIST folder the tests use; CI always provides it."""
+    """The MNIST folder the tests use: $DIGITDESK_DATA, or ../shared/data/mnist beside the clone."""
     return Path(os.environ.get("DIGITDESK_DATA") or REPO.parent / "shared" / "data" / "mnist")
+
+
+# The app's own loaders (the Train tab, the CLI and app processes the tests start) look for MNIST
+# through DIGITDESK_DATA too: without it they would try the Keras download, which hangs offline.
+os.environ.setdefault("DIGITDESK_DATA", str(mnist_dir()))
 
 
 @pytest.fixture(scope="session")
