@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from digitdesk.gui.frame_source import FrameSource, LatestFrame, SourceError, run_capture
 from digitdesk.gui.recognition import describe_error
-from digitdesk.gui.workers import register_thread
+from digitdesk.gui.workers import new_thread
 
 log = logging.getLogger(__name__)
 STOP_WAIT_MS = 5000  # a driver stuck in read() longer than this is left to finish on its own
@@ -69,8 +69,7 @@ class Capture(QObject):
     def start(self, source: FrameSource, buffer: LatestFrame, pace: bool = True) -> None:
         """Read ``source`` into ``buffer`` on a new capture thread (stops a running one first)."""
         self.stop()
-        thread = register_thread(QThread())
-        thread.setObjectName("webcam-capture")
+        thread = new_thread("webcam-capture")
         worker = CaptureWorker(source, buffer, pace)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)

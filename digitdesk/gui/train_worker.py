@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 
 from digitdesk.gui.recognition import describe_error
 from digitdesk.gui.train_jobs import SOURCES, TrainData, TrainRequest, load_data, run_training
-from digitdesk.gui.workers import register_thread
+from digitdesk.gui.workers import new_thread
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +141,7 @@ class TrainSession(QObject):
         ``failed``, then ``ended``."""
         if self.running:
             raise RuntimeError("a training run is already going")
-        thread = register_thread(QThread(self))
-        thread.setObjectName("trainer")
+        thread = new_thread("trainer", self)
         self._buffer = deque()
         worker = TrainWorker(request, self._buffer, base_model, base_name)
         worker.moveToThread(thread)

@@ -24,8 +24,25 @@ log = logging.getLogger(__name__)
 _threads: "weakref.WeakSet[QThread]" = weakref.WeakSet()
 
 
-def register_thread(thread: QThread) -> QThread:
-    """Record a QThread so :func:`running_threads` can report it."""
+class WorkerThread(QThread):
+    """A QThread whose event loop runs inside a Python ``run()``.
+
+    A plain QThread runs its event loop in C++, so each slot it calls gets a fresh Python thread
+    state that is destroyed when the slot returns. TensorFlow keeps per-thread state (its graph
+    and eager contexts) that then outlives the thread state it was made in: the second model
+    loaded on such a thread crashed the app in graph building (SIGSEGV). Entering the event loop
+    from Python keeps one thread state alive for the thread's whole life, as a
+    ``threading.Thread`` has."""
+
+    def run(self) -> None:
+        self.exec()
+
+
+def new_thread(name: str, parent: QObject | None = None) -> WorkerThread:
+    """A named :class:`WorkerThread`, recorded so :func:`running_threads` can report it
+    (not started). Every worker thread of the GUI is made here."""
+    thread = WorkerThread(parent)
+    thread.setObjectName(name)
     _threads.add(thread)
     return thread
 
@@ -75,8 +92,7 @@ class TaskRunner(QObject):
 
     def __init__(self, name: str, parent: QObject | None = None):
         super().__init__(parent)
-        self._thread = register_thread(QThread())
-        self._thread.setObjectName(name)
+        self._thread = new_thread(name)
         self._worker = _Worker()
         self._worker.moveToThread(self._thread)
         self._start_job.connect(self._worker.run)
