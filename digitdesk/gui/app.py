@@ -96,11 +96,16 @@ class StartupReporter(QObject):
         self._visible = False
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if (not self._visible and event.type() == QEvent.Type.Paint and isinstance(obj, QWidget)
-                and obj.window() is self._window):
-            self._visible = True
-            QApplication.instance().removeEventFilter(self)
-            self._print("window-visible")
+        """Print ``window-visible`` at the window's first paint. Never raises (errors go to
+        sys.excepthook, as in MainWindow.eventFilter)."""
+        try:
+            if (not self._visible and event.type() == QEvent.Type.Paint and isinstance(obj, QWidget)
+                    and obj.window() is self._window):
+                self._visible = True
+                QApplication.instance().removeEventFilter(self)
+                self._print("window-visible")
+        except Exception:
+            sys.excepthook(*sys.exc_info())
         return False
 
     def _model_ready(self, _rec) -> None:
@@ -161,7 +166,13 @@ def run(camera: str | None = None, model: str | None = None) -> int:
     report = os.environ.get(REPORT_ENV, "")
     if report:
         StartupReporter(window, quit_when_ready=report.lower() == "quit")
-    window.show()
-    code = app.exec()
-    window.shutdown()
-    return code
+    try:
+        # PySide raises an error of a widget's override (a tab's first paint) out of show():
+        # report it and keep running, as the event loop does for later errors.
+        window.show()
+    except Exception:
+        handle_exception(*sys.exc_info())
+    try:
+        return app.exec()
+    finally:
+        window.shutdown()  # also when exec() raises: Python must not exit with worker threads running

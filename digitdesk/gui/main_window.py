@@ -166,10 +166,17 @@ class MainWindow(QMainWindow):
             self.load_model()
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        """Watch for the window's first paint while a model load is pending."""
-        if (self._load_pending and event.type() == QEvent.Type.Paint and isinstance(obj, QWidget)
-                and obj.window() is self):
-            QTimer.singleShot(0, self._start_pending_load)
+        """Watch for the window's first paint while a model load is pending. Never raises: an
+        error here, or one a widget's override left pending (PySide raises it at the next Python
+        call, which can be this filter), goes to sys.excepthook instead of aborting the app."""
+        try:
+            if (self._load_pending and event.type() == QEvent.Type.Paint and isinstance(obj, QWidget)
+                    and obj.window() is self):
+                QTimer.singleShot(0, self._start_pending_load)
+        except Exception:
+            import sys
+
+            sys.excepthook(*sys.exc_info())
         return False
 
     def set_recognizer(self, rec: "Recognizer") -> None:
