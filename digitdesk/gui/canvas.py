@@ -144,7 +144,7 @@ class DrawingCanvas(QWidget):
             p.fillRect(event.rect(), self._paper)
             if not self._image.isNull():
                 p.drawImage(QRectF(event.rect()), self._image, self._source_rect(event.rect()))
-            if not self._strokes and self._current is None:
+            if self._shows_placeholder():
                 p.setPen(QColor(self._ink.red(), self._ink.green(), self._ink.blue(), 90))
                 p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter,
                            "Write a digit or a whole number here.\nIt is read as soon as you lift the pen; right-drag erases.")
@@ -200,9 +200,16 @@ class DrawingCanvas(QWidget):
         w = self._pen_width * (2.5 if erase else 1.0)
         return w * (0.45 + 0.75 * min(1.0, pressure)) if pressure < 1.0 else w
 
+    def _shows_placeholder(self) -> bool:
+        """The hint text is drawn on a blank canvas only."""
+        return not self._strokes and self._current is None
+
     def _begin(self, pos: QPointF, width: float, eraser: bool) -> None:
+        had_placeholder = self._shows_placeholder()
         self._current = Stroke([QPointF(pos)], [width], eraser)
         self._paint_piece(self._current, 0)
+        if had_placeholder:
+            self.update()  # the pieces repaint only their own rectangles: wipe the hint everywhere
 
     def _extend(self, pos: QPointF, width: float) -> None:
         s = self._current

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QPointingDevice, QTabletEvent
+from PySide6.QtGui import QImage, QPointingDevice, QTabletEvent
 from PySide6.QtWidgets import QApplication
 
 from conftest import draw_strokes
+from digitdesk.gui.qimage import qimage_to_array
 from digitdesk.gui.strokes import number_strokes
 
 H = 200  # digit height in pixels
@@ -154,3 +155,37 @@ def test_dark_theme_keeps_the_ink_map(window, qapp, qtbot):
     finally:
         qapp.setPalette(old)
         qtbot.waitUntil(lambda: not is_dark(canvas.palette()), timeout=2000)
+
+
+def _hint_pixels(canvas) -> int:
+    """Grey hint-text pixels in the canvas's middle band, as the screen has them (the offscreen
+    backing store: partial repaints show, unlike ``grab()``, which repaints the whole widget)."""
+    QApplication.processEvents()
+    top = canvas.mapTo(canvas.window(), canvas.rect().topLeft())
+    img = canvas.screen().grabWindow(canvas.window().winId(), top.x(), top.y() + canvas.height() // 2 - 25,
+                                     canvas.width(), 50).toImage()
+    gray = qimage_to_array(img.convertToFormat(QImage.Format.Format_Grayscale8))
+    return int(((gray > 100) & (gray < 235)).sum())  # neither paper nor ink
+
+
+def test_hint_text_is_wiped_and_restored(qtbot):
+    """The hint goes entirely when drawing starts (not just under the stroke), and comes back on
+    clear and undo. A canvas of its own: in the window a new reading may resize the canvas, which
+    repaints it whole and hides the fault."""
+    from digitdesk.gui.canvas import DrawingCanvas
+
+    canvas = DrawingCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(700, 300)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    corner = [[(20, 20), (60, 40), (90, 30)]]  # far from the hint in the middle
+    qtbot.waitUntil(lambda: _hint_pixels(canvas) > 200, timeout=2000)
+    draw_strokes(canvas, corner)
+    qtbot.waitUntil(lambda: _hint_pixels(canvas) == 0, timeout=2000)
+    canvas.clear()  # what Esc does
+    qtbot.waitUntil(lambda: _hint_pixels(canvas) > 200, timeout=2000)
+    draw_strokes(canvas, corner)  # after a clear: the hint must not stay beside the new ink
+    qtbot.waitUntil(lambda: _hint_pixels(canvas) == 0, timeout=2000)
+    canvas.undo()
+    qtbot.waitUntil(lambda: _hint_pixels(canvas) > 200, timeout=2000)
