@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QTimer, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, QMargins, QObject, QRect, QSize, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
 import digitdesk
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 TAB_NAMES = ("Draw", "Image", "Webcam", "Train", "Models", "Data")
 FIRST_PAINT_WAIT_MS = 300
+DEFAULT_SIZE = QSize(1180, 780)
+GUESSED_FRAME = QMargins(8, 32, 8, 8)  # a title bar and borders, until the window system tells
 
 
 def app_icon() -> QIcon:
@@ -63,6 +65,14 @@ def about_html(rec: "Recognizer | None") -> str:
     )
 
 
+def fit_inside(frame: QRect, area: QRect) -> QRect:
+    """``frame`` shrunk to be no bigger than ``area`` and moved into it (unchanged if it fits)."""
+    w, h = min(frame.width(), area.width()), min(frame.height(), area.height())
+    x = min(max(frame.x(), area.x()), area.x() + area.width() - w)
+    y = min(max(frame.y(), area.y()), area.y() + area.height() - h)
+    return QRect(x, y, w, h)
+
+
 class MainWindow(QMainWindow):
     """Three ways to read digits, one model; and the tabs that make and choose that model."""
 
@@ -77,6 +87,7 @@ class MainWindow(QMainWindow):
         self._camera = camera
         self._closed = False
         self._load_pending = False
+        self._fitted_on_show = False
         self.settings = Settings()
         self.model = ModelHolder(self)
         self.model.ready.connect(self._on_model_ready)
@@ -340,6 +351,9 @@ class MainWindow(QMainWindow):
     def showEvent(self, event) -> None:
         """Start a camera given with --camera if its tab is the current one."""
         super().showEvent(event)
+        if not self._fitted_on_show:  # now the real frame is known (on most window systems)
+            self._fitted_on_show = True
+            self.fit_to_screen()
         if self.tabs.currentWidget() is self.webcam_tab:
             self.webcam_tab.resume()
 
@@ -385,11 +399,32 @@ class MainWindow(QMainWindow):
             log.warning("could not save the settings to %s (read-only folder or full disk?)",
                         self.settings.file_name)
 
+    def fit_to_screen(self, move: bool = True) -> None:
+        """Shrink the window, frame included, to its screen's available area, and move it inside
+        (``move=False``: only shrink, the window system places a window that was never placed)."""
+        screen = QGuiApplication.screenAt(self.geometry().center()) or self.screen()
+        if screen is None:
+            return
+        inner, frame = self.geometry(), self.frameGeometry()
+        margins = QMargins(inner.left() - frame.left(), inner.top() - frame.top(),
+                           frame.right() - inner.right(), frame.bottom() - inner.bottom())
+        if margins.isNull():  # no frame yet (not shown): guess one
+            margins = GUESSED_FRAME
+        fitted = fit_inside(inner.marginsAdded(margins), screen.availableGeometry()).marginsRemoved(margins)
+        if fitted == inner:
+            return
+        if move:
+            self.setGeometry(fitted)
+        else:
+            self.resize(fitted.size())
+
     def _restore_state(self) -> None:
         s = self.settings.group("window")
         geometry = s.get("geometry", QByteArray())
-        if not geometry or not self.restoreGeometry(geometry):
-            self.resize(1180, 780)
+        restored = bool(geometry) and self.restoreGeometry(geometry)
+        if not restored:
+            self.resize(DEFAULT_SIZE)
+        self.fit_to_screen(move=restored)
         state = s.get("state", QByteArray())
         if state:
             self.restoreState(state)

@@ -120,3 +120,64 @@ def test_uncaught_exception_shows_a_message(qtbot, monkeypatch, caplog):
     assert "boom in a slot" in box().text()
     box().done(0)
     qtbot.waitUntil(lambda: box() is None, timeout=3000)
+
+
+def test_fit_inside_shrinks_and_moves_into_the_area():
+    from PySide6.QtCore import QRect
+
+    from digitdesk.gui.main_window import fit_inside
+
+    area = QRect(0, 0, 853, 600)
+    assert fit_inside(QRect(10, 20, 400, 300), area) == QRect(10, 20, 400, 300)  # fits: unchanged
+    assert fit_inside(QRect(0, 0, 1184, 784), area) == area
+    assert fit_inside(QRect(700, 500, 400, 300), area) == QRect(453, 300, 400, 300)  # pushed back on screen
+    assert fit_inside(QRect(-50, -10, 400, 300), QRect(100, 30, 1000, 700)) == QRect(100, 30, 400, 300)
+
+
+def test_default_window_fits_the_real_screen(qtbot):
+    """No saved geometry: the default size (1180x780) is shrunk to the offscreen screen, frame included."""
+    from digitdesk.gui import create_main_window
+
+    win = create_main_window()
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    area = win.screen().availableGeometry()
+    assert area.width() < 1180  # the offscreen screen is smaller than the default size
+    assert area.contains(win.frameGeometry()), (win.frameGeometry(), area)
+    win.close()
+
+
+SCALED_WINDOW = """
+import sys
+import digitdesk.gui
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv)
+from digitdesk.gui.main_window import MainWindow
+w = MainWindow()
+w.show()
+app.processEvents()
+s = w.screen()
+f, a = w.frameGeometry(), s.availableGeometry()
+print(s.devicePixelRatio(), a.width(), a.height(), f.x(), f.y(), f.width(), f.height())
+w.close()
+"""
+
+
+def test_window_fits_a_scaled_screen(tmp_path):
+    """QT_SCALE_FACTOR=1.5 on a 1280x900 screen (853x600 logical): the window opened at 1770x1170
+    device pixels before; now all of it is on the screen. A real offscreen QScreen of that size."""
+    import json
+    import os
+
+    config = tmp_path / "screen.json"
+    config.write_text(json.dumps({"screens": [{"name": "laptop", "x": 0, "y": 0, "width": 1280, "height": 900,
+                                               "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))
+    env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={config}", QT_SCALE_FACTOR="1.5",
+               XDG_CONFIG_HOME=str(tmp_path / "config"))
+    out = subprocess.run([sys.executable, "-c", SCALED_WINDOW], cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    dpr, aw, ah, x, y, w, h = map(float, out.stdout.split()[-7:])
+    assert (dpr, aw, ah) == (1.5, 853, 600)
+    assert x >= 0 and y >= 0 and x + w <= aw and y + h <= ah, out.stdout
