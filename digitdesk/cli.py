@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,20 +34,33 @@ def _load_recognizer(model: str | None):
     return Recognizer.load(model)
 
 
+def _without_name(message: str, name: str) -> str:
+    """``message`` without a leading "``name``: " (the line already starts with the name)."""
+    return message[len(name) + 2:] if message.startswith(f"{name}: ") else message
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from digitdesk.core.imageio import read_image
 
-    rec = _load_recognizer(args.model)
+    rec = None  # loaded with the first readable image, so a missing file is reported at once
     results, failed = [], False
     for name in args.images:
         try:
-            entry = {"file": name, **rec.read(read_image(name)).to_dict()}
+            image = read_image(name)
         except DigitdeskError as exc:
-            entry, failed = {"file": name, "error": str(exc)}, True
+            image, entry = None, {"file": name, "error": str(exc)}
+        if image is not None:
+            if rec is None:
+                rec = _load_recognizer(args.model)  # its errors end the command (exit status 1)
+            try:
+                entry = {"file": name, **rec.read(image).to_dict()}
+            except DigitdeskError as exc:
+                entry = {"file": name, "error": str(exc)}
+        failed = failed or "error" in entry
         results.append(entry)
         if not args.json:
             if "error" in entry:
-                print(f"{name}: error: {entry['error']}")
+                print(f"{name}: error: {_without_name(entry['error'], name)}")
             else:
                 shown = entry["text"].replace("\n", " / ") or "(no digits found)"
                 confs = " ".join(f"{d['digit']}:{d['confidence']:.2f}" for d in entry["digits"])
@@ -162,6 +177,97 @@ def cmd_self_test(args: argparse.Namespace) -> int:
     return run(model=args.model)
 
 
+# Argument checks: run by argparse while parsing, so a bad value is refused (exit status 2, one
+# line naming the argument) before TensorFlow, a model or a data set is loaded.
+
+
+def _whole_number(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
+        return value
+
+    return parse
+
+
+def _learning_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number such as 0.001, not {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number above 0, such as 0.001, not {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.1, not {text!r}") from None
+    if not 0 <= value < 1:  # also false for NaN
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1 (a fraction such as 0.1), not {text}")
+    return value
+
+
+def _existing_file(text: str) -> str:
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{text}: file not found")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: is a folder, expected a file")
+    return text
+
+
+def _data_source(text: str) -> str:
+    if text.strip().lower() != "mnist" and not Path(text).expanduser().exists():
+        raise argparse.ArgumentTypeError(f"{text}: no such file or folder (expected 'mnist', an MNIST folder or "
+                                         "mnist.npz, a Kaggle train.csv, or a folder of digit sub-folders 0/ .. 9/)")
+    return text
+
+
+def _check_writable_folder(folder: Path, text: str) -> None:
+    """Refuse (ArgumentTypeError) unless files can be created in ``folder``, or, if it does not
+    exist yet, in the nearest folder above it that does."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text}: cannot write in {existing} (permission denied)")
+
+
+def _output_file(suffix: str = ""):
+    def parse(text: str) -> str:
+        path = Path(text).expanduser()
+        if suffix and path.suffix != suffix:
+            raise argparse.ArgumentTypeError(f"{text}: the file name must end in {suffix}")
+        if path.is_dir():
+            raise argparse.ArgumentTypeError(f"{text}: is a folder, expected a file name")
+        if not path.parent.exists():
+            raise argparse.ArgumentTypeError(f"{text}: the folder {path.parent} does not exist")
+        _check_writable_folder(path.parent, text)
+        return text
+
+    return parse
+
+
+def _output_folder(text: str) -> str:
+    _check_writable_folder(Path(text).expanduser(), text)
+    return text
+
+
+def _camera(text: str) -> str:
+    if not text.strip().isdigit() and not Path(text).expanduser().exists():
+        raise argparse.ArgumentTypeError(f"{text}: not a camera index (0, 1, ...) and no such video file or folder")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     from digitdesk.core.models import ZOO
 
@@ -170,46 +276,46 @@ def build_parser() -> argparse.ArgumentParser:
         description="Recognize handwritten digits. Without a command, opens the desktop app.",
     )
     parser.add_argument("--version", action="version", version=f"digitdesk {__version__}")
-    parser.add_argument("--camera", help="webcam source for the app: a camera index, a video file or a folder of images")
-    parser.add_argument("--model", help="model file (.keras) for the app (default: the active or bundled model)")
+    parser.add_argument("--camera", type=_camera, help="webcam source for the app: a camera index, a video file or a folder of images")
+    parser.add_argument("--model", type=_existing_file, help="model file (.keras) for the app (default: the active or bundled model)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("predict", help="read the digits in image files")
     p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("--model", help="model file (default: the bundled model)")
+    p.add_argument("--model", type=_existing_file, help="model file (default: the bundled model)")
     p.add_argument("--json", action="store_true", help="print one JSON array with a result per file")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("train", help="train a model and save it with its metadata")
     p.add_argument("--arch", default="digitnet", choices=sorted(ZOO), help="architecture (default: digitnet)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 0.001)")
+    p.add_argument("--epochs", type=_whole_number(1), default=10)
+    p.add_argument("--batch-size", type=_whole_number(1), default=128)
+    p.add_argument("--lr", type=_learning_rate, default=1e-3, help="learning rate (default: 0.001)")
     p.add_argument("--schedule", default="cosine", choices=["constant", "cosine", "exponential", "plateau"])
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                    help="random rotation, scale, shift, shear and stroke thickness (default: on)")
-    p.add_argument("--val-split", type=float, default=0.1, help="fraction held out for validation (default: 0.1)")
-    p.add_argument("--early-stopping", type=int, default=0, metavar="PATIENCE", help="stop after PATIENCE epochs without improvement")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--fine-tune", metavar="MODEL", help="start from this model instead of a new one")
-    p.add_argument("--data", metavar="SRC", help="mnist (default), an MNIST folder or npz, a Kaggle train.csv, or a folder of 0/..9/ images")
-    p.add_argument("--out", default="model.keras", help="where to save the model (default: model.keras)")
+    p.add_argument("--val-split", type=_fraction, default=0.1, help="fraction held out for validation (default: 0.1)")
+    p.add_argument("--early-stopping", type=_whole_number(0), default=0, metavar="PATIENCE", help="stop after PATIENCE epochs without improvement")
+    p.add_argument("--seed", type=_whole_number(0), default=0)
+    p.add_argument("--fine-tune", metavar="MODEL", type=_existing_file, help="start from this model instead of a new one")
+    p.add_argument("--data", metavar="SRC", type=_data_source, help="mnist (default), an MNIST folder or npz, a Kaggle train.csv, or a folder of 0/..9/ images")
+    p.add_argument("--out", default="model.keras", type=_output_file(".keras"), help="where to save the model (default: model.keras)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="accuracy, per-class report and confusion matrix on a test split")
-    p.add_argument("--model", help="model file (default: the bundled model)")
-    p.add_argument("--data", metavar="SRC", help="as for train (default: MNIST test split)")
-    p.add_argument("--report", metavar="DIR", help="also write report.json and confusion.png here")
+    p.add_argument("--model", type=_existing_file, help="model file (default: the bundled model)")
+    p.add_argument("--data", metavar="SRC", type=_data_source, help="as for train (default: MNIST test split)")
+    p.add_argument("--report", metavar="DIR", type=_output_folder, help="also write report.json and confusion.png here")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("kaggle", help="write a Kaggle Digit Recognizer submission")
-    p.add_argument("--test", required=True, help="Kaggle test.csv")
-    p.add_argument("--out", default="submission.csv")
-    p.add_argument("--model", help="model file (default: the bundled model)")
+    p.add_argument("--test", required=True, type=_existing_file, help="Kaggle test.csv")
+    p.add_argument("--out", default="submission.csv", type=_output_file(), help="where to write it (default: submission.csv)")
+    p.add_argument("--model", type=_existing_file, help="model file (default: the bundled model)")
     p.set_defaults(func=cmd_kaggle)
 
     p = sub.add_parser("self-test", help="check this installation: model, samples, window, training")
-    p.add_argument("--model", help="model file to test (default: the bundled model)")
+    p.add_argument("--model", type=_existing_file, help="model file to test (default: the bundled model)")
     p.set_defaults(func=cmd_self_test)
     return parser
 

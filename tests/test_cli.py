@@ -104,3 +104,70 @@ def test_train_with_bad_data_is_a_clear_error(tmp_path):
     bad.write_text("label,pixel0\n1,2\n")
     out = run("train", "--arch", "tiny", "--epochs", "1", "--data", bad, "--out", tmp_path / "x.keras")
     assert out.returncode == 1 and "train.csv" in out.stderr and "Traceback" not in out.stderr
+
+
+def run_main(*args, env=None):
+    """``digitdesk.cli.main(args)`` in a fresh process; also says whether TensorFlow was imported."""
+    code = ("import sys\nfrom digitdesk.cli import main\ntry:\n    rc = main(sys.argv[1:])\n"
+            "except SystemExit as exc:\n    rc = exc.code\n"
+            "print('TF loaded' if 'tensorflow' in sys.modules else 'TF not loaded', file=sys.stderr)\nsys.exit(rc)")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
+                          timeout=600, env=env)
+
+
+def _bad_arguments(tmp):
+    model = tmp / "m.keras"
+    model.write_bytes(b"not looked at")
+    a_file = tmp / "a_file"
+    a_file.write_text("x")
+    return [
+        (["train", "--epochs", "-1"], "--epochs", "at least 1"),
+        (["train", "--epochs", "two"], "--epochs", "whole number"),
+        (["train", "--batch-size", "0"], "--batch-size", "at least 1"),
+        (["train", "--lr", "-0.01"], "--lr", "above 0"),
+        (["train", "--lr", "nan"], "--lr", "above 0"),
+        (["train", "--val-split", "1.5"], "--val-split", "below 1"),
+        (["train", "--early-stopping", "-2"], "--early-stopping", "at least 0"),
+        (["train", "--seed", "-1"], "--seed", "at least 0"),
+        (["train", "--data", tmp / "missing"], "--data", "no such file or folder"),
+        (["train", "--fine-tune", tmp / "missing.keras"], "--fine-tune", "file not found"),
+        (["train", "--out", tmp / "no_folder" / "m.keras"], "--out", "does not exist"),
+        (["train", "--out", a_file / "m.keras"], "--out", "is a file"),
+        (["train", "--out", tmp / "m.h5"], "--out", "must end in .keras"),
+        (["train", "--out", tmp], "--out", "must end in .keras"),
+        (["evaluate", "--model", tmp / "missing.keras"], "--model", "file not found"),
+        (["evaluate", "--data", tmp / "missing"], "--data", "no such file or folder"),
+        (["evaluate", "--model", model, "--report", a_file / "report"], "--report", "is a file"),
+        (["kaggle", "--test", tmp / "missing.csv"], "--test", "file not found"),
+        (["kaggle", "--test", a_file, "--out", tmp / "no_folder" / "s.csv"], "--out", "does not exist"),
+        (["kaggle", "--test", a_file, "--model", tmp], "--model", "is a folder"),
+        (["predict", "--model", tmp / "missing.keras", a_file], "--model", "file not found"),
+        (["self-test", "--model", tmp / "missing.keras"], "--model", "file not found"),
+    ]
+
+
+def test_bad_arguments_are_refused_before_any_work(tmp_path):
+    """Each bad value gets argparse's exit status 2 and one error line naming the argument, before
+    TensorFlow, a model or data is loaded (MNIST is made unfindable: loading it would fail otherwise)."""
+    for args, option, words in _bad_arguments(tmp_path):
+        out = run_main(*args, env={"DIGITDESK_DATA": str(tmp_path / "no_mnist_here")})
+        lines = out.stderr.strip().splitlines()
+        assert out.returncode == 2, (args, out.stderr)
+        assert lines[-1] == "TF not loaded", (args, out.stderr)
+        errors = [line for line in lines if "error" in line]
+        assert len(errors) == 1 and errors[0].startswith(f"digitdesk {args[0]}: error: argument {option}: "), (args, lines)
+        assert words in errors[0], (args, errors[0])
+        assert "Traceback" not in out.stderr and out.stdout == "", (args, out)
+
+
+def test_predict_names_a_missing_file_once_and_loads_no_model(tmp_path):
+    missing = tmp_path / "nope.png"
+    out = run_main("predict", missing)
+    assert out.returncode == 2, out.stderr
+    assert out.stdout == f"{missing}: error: file not found\n"
+    assert out.stderr.strip() == "TF not loaded"
+    out = run("predict", missing, _number_png(tmp_path / "n.png", "38"))  # the next file is still read
+    lines = out.stdout.splitlines()
+    assert out.returncode == 2 and len(lines) == 2, out.stdout
+    assert lines[0] == f"{missing}: error: file not found" and lines[1].startswith(f"{tmp_path / 'n.png'}: 38"), lines
