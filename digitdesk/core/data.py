@@ -7,7 +7,9 @@ environment variable, the Keras cache (``~/.keras/datasets/mnist.npz``), then th
 from __future__ import annotations
 
 import gzip
+import logging
 import os
+import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from digitdesk.core.errors import DataError
+
+log = logging.getLogger(__name__)
 
 ENV_VAR = "DIGITDESK_DATA"
 IDX_NAMES = {
@@ -184,9 +188,16 @@ def load_mnist(path: str | os.PathLike | None = None, download: bool = True) -> 
 
 
 def _download_mnist() -> Dataset:
+    """Keras's download. Off the main thread (the desktop app's workers) its messages and
+    progress bar go to the log, not to the terminal (Keras keeps that setting per thread)."""
+    log.info("MNIST is not on this machine: downloading it with Keras (about 11 MB)")
     try:
         from keras.datasets import mnist
 
+        if threading.current_thread() is not threading.main_thread():
+            from keras.config import disable_interactive_logging
+
+            disable_interactive_logging()
         (x_train, y_train), (x_test, y_test) = mnist.load_data()
     except Exception as exc:  # network errors come in many types
         raise DataError(

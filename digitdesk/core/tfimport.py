@@ -1,9 +1,12 @@
 """Import TensorFlow once, quietly: its C++ start-up messages (oneDNN notices, absl warnings)
-are written straight to file descriptor 2 before any log level applies.
+are written straight to file descriptor 2 before any log level applies (no environment
+variable silences them in TensorFlow 2.21), so file descriptor 2 is pointed elsewhere during the
+import.
 
-Only the command line (single-threaded, on the main thread) silences them: redirecting the
-process's stderr while other threads run (the GUI loads TensorFlow on a worker) would hide
-their messages too."""
+The command line (single-threaded, on the main thread) points it at /dev/null. The desktop app,
+which imports TensorFlow on a worker thread while other threads run, names its log file with
+:func:`send_native_output_to`: for those seconds every thread's stderr goes there, which is
+where the app's own log goes anyway."""
 
 from __future__ import annotations
 
@@ -14,6 +17,14 @@ import threading
 
 _lock = threading.Lock()
 _imported = False
+_native_log: str | None = None  # a file for the import's native output, on any thread
+
+
+def send_native_output_to(path: str | os.PathLike | None) -> None:
+    """Write TensorFlow's native start-up output to ``path`` (appended) whichever thread imports
+    it; ``None``: silence it on the main thread of a single-threaded process only (the default)."""
+    global _native_log
+    _native_log = os.fspath(path) if path is not None else None
 
 
 def import_tensorflow():
@@ -33,7 +44,8 @@ def _import():
     if "tensorflow" in sys.modules and "keras" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if threading.current_thread() is not threading.main_thread() or threading.active_count() > 1:
+    alone = threading.current_thread() is threading.main_thread() and threading.active_count() == 1
+    if not alone and _native_log is None:
         import tensorflow
         import keras  # noqa: F401
 
@@ -45,7 +57,10 @@ def _import():
         import tensorflow
 
         return tensorflow
-    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        devnull = os.open(_native_log or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    except OSError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
         import tensorflow

@@ -154,15 +154,23 @@ def configure_application(app: QApplication) -> None:
 
 
 def run(camera: str | None = None, model: str | None = None) -> int:
-    """Open the main window and run until it closes; returns the exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Open the main window and run until it closes; returns the exit code. The app's log goes
+    to a file in the per-user folder (:mod:`digitdesk.gui.applog`), not to the terminal; its
+    warnings are shown in the status bar."""
+    from digitdesk.gui.applog import WindowNotices, configure_logging
+
+    log_file = configure_logging()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     configure_application(app)
     install_excepthook()
     from digitdesk.gui import create_main_window
 
     window = create_main_window(model=model, camera=camera)
+    notices = WindowNotices()
+    notices.setParent(window)
+    notices.notice.connect(lambda message: window.statusBar().showMessage(message, 10_000))
+    logging.getLogger("digitdesk").addHandler(notices)
+    log.info("digitdesk started; this log is %s", log_file)
     report = os.environ.get(REPORT_ENV, "")
     if report:
         StartupReporter(window, quit_when_ready=report.lower() == "quit")
@@ -176,3 +184,4 @@ def run(camera: str | None = None, model: str | None = None) -> int:
         return app.exec()
     finally:
         window.shutdown()  # also when exec() raises: Python must not exit with worker threads running
+        logging.getLogger("digitdesk").removeHandler(notices)
