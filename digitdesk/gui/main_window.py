@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
         self._camera = camera
         self._closed = False
         self._load_pending = False
-        self._fitted_on_show = False
+        self._fitted_size: QSize | None = None  # the size _restore_state chose, to refit on the first show
         self.settings = Settings()
         self.model = ModelHolder(self)
         self.model.ready.connect(self._on_model_ready)
@@ -208,9 +208,9 @@ class MainWindow(QMainWindow):
                 self._show_activity(f"Using “{info.name}” now, but it could not be remembered: {exc}", 0)
             else:
                 self._show_activity(f"Now using “{info.name}”")
-            self.models_tab.refresh()
         else:
             self._show_activity("Ready")
+        self.models_tab.set_in_use(rec)
 
     @Slot(str)
     def _on_model_notice(self, message: str) -> None:
@@ -351,9 +351,10 @@ class MainWindow(QMainWindow):
     def showEvent(self, event) -> None:
         """Start a camera given with --camera if its tab is the current one."""
         super().showEvent(event)
-        if not self._fitted_on_show:  # now the real frame is known (on most window systems)
-            self._fitted_on_show = True
-            self.fit_to_screen()
+        if self._fitted_size is not None:  # now the real frame is known (on most window systems)
+            if self.size() == self._fitted_size:  # not resized by the caller since
+                self.fit_to_screen()
+            self._fitted_size = None
         if self.tabs.currentWidget() is self.webcam_tab:
             self.webcam_tab.resume()
 
@@ -425,6 +426,7 @@ class MainWindow(QMainWindow):
         if not restored:
             self.resize(DEFAULT_SIZE)
         self.fit_to_screen(move=restored)
+        self._fitted_size = self.size()
         state = s.get("state", QByteArray())
         if state:
             self.restoreState(state)

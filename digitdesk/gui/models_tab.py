@@ -5,10 +5,11 @@ delete, import and export; the core ``ModelStore`` does the work.
 
 from __future__ import annotations
 
+import datetime as _dt
 import html
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QFont
@@ -21,12 +22,16 @@ from digitdesk.gui.recognition import describe_error
 from digitdesk.gui.widgets import MessageBanner, colors, css
 from digitdesk.gui.workers import TaskRunner
 
+if TYPE_CHECKING:
+    from digitdesk.core.recognizer import Recognizer
+
 COLUMNS = ["Name", "Architecture", "Parameters", "Test accuracy", "Data", "Date", "Status"]
-NAME, STATUS = 0, 6
+NAME, DATA, STATUS = 0, 4, 6
+OUTSIDE_ID = "(from --model)"  # the row of a model file given with --model that is not one of mine
 
 
 def status_text(info: ModelInfo, active_id: str) -> str:
-    """``active``, ``bundled, read-only``, ``broken: <reason>`` (joined with " · ")."""
+    """``active``, ``bundled, read-only``, ``from --model``, ``broken: <reason>`` (joined with " · ")."""
     parts = []
     if info.broken:
         parts.append(f"broken: {info.broken}")
@@ -34,7 +39,30 @@ def status_text(info: ModelInfo, active_id: str) -> str:
         parts.append("active")
     if info.bundled:
         parts.append("bundled, read-only")
+    if info.id == OUTSIDE_ID:
+        parts.append("from --model")
     return " · ".join(parts)
+
+
+def outside_info(rec: "Recognizer") -> ModelInfo:
+    """A row for a loaded model that is not in the store (a file given with --model)."""
+    m = rec.metadata if isinstance(rec.metadata, dict) else {}
+    path = Path(rec.path) if rec.path is not None else Path(rec.name)
+    date = m.get("date")
+    if not date and path.is_file():
+        date = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc).replace(microsecond=0).isoformat()
+    params = m.get("parameters")
+    return ModelInfo(id=OUTSIDE_ID, name=rec.name, path=path, bundled=False,
+                     architecture=m.get("architecture") or getattr(rec.model, "name", None),
+                     parameters=params if isinstance(params, int) else int(rec.model.count_params()),
+                     test_accuracy=rec.accuracy, data=m.get("data"), date=date, metadata=m)
+
+
+def same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return a == b
 
 
 def row_values(info: ModelInfo, active_id: str) -> list[str]:
@@ -61,7 +89,9 @@ class ModelsTab(QWidget):
         self.setObjectName("modelsTab")
         self.store = store or ModelStore()
         self.models: list[ModelInfo] = []
-        self.active_id = ""
+        self.active_id = ""  # the model in use now (marked "active")
+        self.remembered_id = ""  # the model digitdesk starts with when no --model is given
+        self._in_use: "Recognizer | None" = None  # None until the window says which model it uses
         self._filling = False
         self._confirm: QMessageBox | None = None
         self._io = TaskRunner("models-io", self)
@@ -77,11 +107,10 @@ class ModelsTab(QWidget):
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
         for col in range(len(COLUMNS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Interactive)  # data: can be long
-        header.setStretchLastSection(True)
-        header.resizeSection(4, 170)
+        header.setSectionResizeMode(DATA, QHeaderView.ResizeMode.Stretch)  # can be long: takes the spare width
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.itemDoubleClicked.connect(lambda _item: self.make_active_selected())
@@ -108,6 +137,11 @@ class ModelsTab(QWidget):
         self.details.setTextFormat(Qt.TextFormat.RichText)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.session_note = QLabel()
+        self.session_note.setObjectName("modelsSessionNote")
+        self.session_note.setWordWrap(True)
+        self.session_note.setTextFormat(Qt.TextFormat.RichText)
+        self.session_note.hide()
         self.folder_label = QLabel(f"Your models are kept in {html.escape(str(self.store.folder))}")
         self.folder_label.setObjectName("modelsFolderLabel")
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -115,6 +149,7 @@ class ModelsTab(QWidget):
         layout.setContentsMargins(10, 8, 10, 10)
         layout.addLayout(buttons)
         layout.addWidget(self.banner)
+        layout.addWidget(self.session_note)
         layout.addWidget(self.table, 3)
         layout.addWidget(self.details, 1)
         layout.addWidget(self.folder_label)
@@ -129,12 +164,27 @@ class ModelsTab(QWidget):
 
     # Listing ---------------------------------------------------------------------------------
 
+    def set_in_use(self, rec: "Recognizer") -> None:
+        """Mark the model the window reads with now; one that is not among the stored models (a
+        file given with --model) is listed as an extra first row."""
+        self._in_use = rec
+        self.refresh()
+        self.select(self.active_id)
+
     @Slot()
     def refresh(self) -> None:
         """List the models again (cheap: metadata and archive headers only)."""
         selected = self.selected()
         self.models = self.store.list()
-        self.active_id = self.store.active().id
+        self.remembered_id = self.store.active().id
+        self.active_id = self.remembered_id
+        rec = self._in_use
+        if rec is not None and rec.path is not None:
+            match = next((m for m in self.models if same_file(m.path, Path(rec.path))), None)
+            if match is None:
+                self.models.insert(0, outside_info(rec))
+            self.active_id = match.id if match is not None else OUTSIDE_ID
+        self._update_note()
         c = colors(self.palette())
         self._filling = True
         self.table.setRowCount(len(self.models))
@@ -145,7 +195,7 @@ class ModelsTab(QWidget):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text if col != STATUS or not info.broken else f"Cannot be used: {info.broken}")
                 flags = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
-                if col == NAME and not info.bundled:
+                if col == NAME and not info.bundled and info.id != OUTSIDE_ID:
                     flags |= Qt.ItemFlag.ItemIsEditable
                 item.setFlags(flags)
                 if col in (2, 3):
@@ -176,10 +226,25 @@ class ModelsTab(QWidget):
     def _update_buttons(self) -> None:
         info = self.selected()
         self.active_button.setEnabled(info is not None and not info.broken and info.id != self.active_id)
-        self.rename_button.setEnabled(info is not None and not info.bundled)
-        self.delete_button.setEnabled(info is not None and not info.bundled)
-        self.export_button.setEnabled(info is not None and not info.broken)
+        stored = info is not None and not info.bundled and info.id != OUTSIDE_ID
+        self.rename_button.setEnabled(stored)
+        self.delete_button.setEnabled(stored)
+        self.export_button.setEnabled(info is not None and not info.broken and info.id != OUTSIDE_ID)
         self.details.setText(self._details_html(info) if info else "")
+
+    def _update_note(self) -> None:
+        """Say so when this session uses another model than the one digitdesk starts with."""
+        if self.active_id == self.remembered_id:
+            self.session_note.hide()
+            return
+        using = next(m for m in self.models if m.id == self.active_id)
+        start = next(m for m in self.models if m.id == self.remembered_id)
+        where = (f" ({html.escape(str(using.path))}), given with --model; it is not one of your models "
+                 "(Import… adds it)" if using.id == OUTSIDE_ID else ", given with --model")
+        self.session_note.setText(
+            f"This session uses <b>{html.escape(using.name)}</b>{where}. To switch, select another model and "
+            f"press Make active. Without --model, digitdesk starts with <b>{html.escape(start.name)}</b>.")
+        self.session_note.show()
 
     def _details_html(self, info: ModelInfo) -> str:
         m = info.metadata

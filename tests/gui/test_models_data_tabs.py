@@ -5,7 +5,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
-STATUS = 6
+DATA, STATUS = 4, 6
 
 
 def add_tiny(store, name: str, accuracy: float = 0.5):
@@ -149,3 +149,77 @@ def test_data_tab_reports_a_bad_source(window, qtbot, tmp_path):
     tab.load("csv", str(bad))
     qtbot.waitUntil(lambda: "Could not load the data" in tab.banner.text(), timeout=30_000)
     assert "train.csv" in tab.banner.text() and tab.path_edit.isVisible()
+
+
+def test_model_given_with_dash_dash_model_is_shown_in_use(qtbot, tmp_path):
+    """``digitdesk --model mine.keras``: the outside file is the active row, and Make active on
+    the bundled model switches to it."""
+    from digitdesk.core.models import build
+    from digitdesk.core.modelio import save_model
+    from digitdesk.gui import create_main_window
+    from digitdesk.gui.models_tab import OUTSIDE_ID
+
+    path = tmp_path / "mine.keras"
+    save_model(build("tiny"), path, {"name": "mine", "data": "MNIST", "test_accuracy": 0.5})
+    win = create_main_window(model=path)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.model.ready, timeout=90_000):
+        pass
+    tab = win.models_tab
+    win.tabs.setCurrentWidget(tab)
+    st = statuses(tab)
+    bundled = win.store.bundled().name
+    assert tab.table.item(0, 0).text() == "mine"
+    assert "active" in st["mine"] and "--model" in st["mine"]
+    assert "active" not in st[bundled]
+    assert not tab.session_note.isHidden() and "mine" in tab.session_note.text()
+    tab.select(OUTSIDE_ID)
+    assert tab.selected().name == "mine"
+    assert not tab.active_button.isEnabled() and not tab.delete_button.isEnabled()
+    tab.select("bundled")
+    assert tab.active_button.isEnabled()
+    with qtbot.waitSignal(win.model.ready, timeout=60_000) as ready:
+        qtbot.mouseClick(tab.active_button, Qt.MouseButton.LeftButton)
+    assert ready.args[0].path.resolve() == win.store.bundled_path.resolve()
+    assert win.draw_tab._rec is ready.args[0]
+    st = statuses(tab)
+    assert "active" in st[bundled] and "mine" not in st and tab.session_note.isHidden()
+    assert not tab.active_button.isEnabled()
+    win.close()
+
+
+def test_stored_model_given_with_dash_dash_model_is_marked(qtbot):
+    from digitdesk.core.modelstore import ModelStore
+    from digitdesk.gui import create_main_window
+
+    mine = add_tiny(ModelStore(), "stored one")
+    win = create_main_window(model=mine.path)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.model.ready, timeout=90_000):
+        pass
+    tab = win.models_tab
+    st = statuses(tab)
+    assert len(st) == 2  # no extra row: it is one of mine
+    assert "active" in st["stored one"] and "active" not in st[win.store.bundled().name]
+    assert win.store.bundled().name in tab.session_note.text()  # what the next plain start uses
+    tab.select("bundled")
+    assert tab.active_button.isEnabled()
+    win.close()
+
+
+def test_data_column_takes_the_spare_width(window, qtbot):
+    from digitdesk.core.models import build
+
+    data = "MNIST + 1,234 of my samples (augmented)"
+    info = window.store.add(build("tiny"), {"test_accuracy": 0.5, "data": data}, "long data")
+    tab = window.models_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.refresh()
+    table, header = tab.table, tab.table.horizontalHeader()
+    qtbot.waitUntil(lambda: sum(header.sectionSize(c) for c in range(table.columnCount()))
+                    == table.viewport().width(), timeout=3000)  # the spare width is given out
+    assert header.sectionSize(DATA) >= table.fontMetrics().horizontalAdvance(data) + 8  # shown whole
+    assert header.sectionSize(STATUS) == max(table.sizeHintForColumn(STATUS), header.sectionSizeHint(STATUS))
+    assert table.item(tab.row_of(info.id), DATA).toolTip() == data  # the full text when elided
