@@ -5,10 +5,17 @@ Four checks, each printed on one line with its time:
 - model: the bundled model loads (safe mode, contract check, warm-up);
 - samples: the images in ``resources/samples/`` read as ``labels.json`` says;
 - window: the main window opens offscreen, loads the model on its worker thread, renders every
-  tab, and reads a number drawn on the Draw tab;
+  tab, and reads a number drawn on the Draw tab; the Train tab trains a tiny net (Start), and its
+  live curves and results (confusion matrix, per-digit table, misclassified gallery) are checked
+  and rendered, and the model saved; the Data tab draws its charts; the Models tab lists the model;
 - training: a tiny net trains for a few steps on synthetic digits, is saved to a temporary user
   folder, reloads with the same outputs, and its confusion matrix is plotted (matplotlib) as
   ``digitdesk evaluate --report`` does.
+
+A check fails when it raises, and also when anything else goes wrong while it runs: an uncaught
+exception (``sys.excepthook``, ``threading.excepthook``, ``sys.unraisablehook``, which is where
+PySide sends an error in a Qt override or slot), a Qt message at critical level, or a log record
+at ERROR or above. The failure line names the check and the first such problem.
 
 Meanwhile ``$DIGITDESK_HOME`` points at a temporary user folder and ``$DIGITDESK_DATA`` at a tiny
 synthetic MNIST in it (so nothing is downloaded); Qt settings go there too. Nothing is written
@@ -18,11 +25,13 @@ elsewhere, and the folder is removed at the end.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -35,6 +44,7 @@ from digitdesk.core.data import ENV_VAR as DATA_ENV
 from digitdesk.core.paths import HOME_ENV, default_model_path, resource_path
 
 CHECKS = ("model", "samples", "window", "training")
+_GUI_CHECKS = {"window"}
 EXIT_FAILED = 1
 
 
@@ -48,6 +58,68 @@ class _Context:
     def __init__(self, model: Path, tmp: Path):
         self.model, self.tmp = model, tmp
         self.recognizer = None
+
+
+class _Watch(logging.Handler):
+    """While one check runs, collects what goes wrong outside its own code: uncaught exceptions
+    (sys/threading excepthook, unraisable hook), Qt critical messages, log records at ERROR or
+    above. Tracebacks are printed to stderr as they arrive."""
+
+    def __init__(self, qt: bool):
+        super().__init__(logging.ERROR)
+        self.problems: list[str] = []
+        self._qt = qt
+        self._loggers = [logging.getLogger()] + [lg for lg in logging.Logger.manager.loggerDict.values()
+                                                  if isinstance(lg, logging.Logger) and not lg.propagate]
+
+    def _add(self, where: str, text: str) -> None:
+        self.problems.append(f"{text} ({where})")
+
+    def summary(self, most: int = 3) -> str:
+        """The first ``most`` different problems, with how often each came."""
+        counts = {p: self.problems.count(p) for p in self.problems}  # first-seen order
+        shown = [p if n == 1 else f"{p} x{n}" for p, n in list(counts.items())[:most]]
+        return "; ".join(shown) + (f"; and {len(counts) - most} more" if len(counts) > most else "")
+
+    def _exception(self, where: str, exc_type, exc, tb) -> None:
+        traceback.print_exception(exc_type, exc, tb, file=sys.stderr)
+        self._add(where, f"{exc_type.__name__}: {exc}".strip())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"{record.levelname} {record.name}: {self.format(record)}", file=sys.stderr)
+        first = record.getMessage().strip().splitlines()
+        self._add(f"logged at {record.levelname} by {record.name}", first[-1] if first else "")
+
+    def _qt_message(self, mode, context, message: str) -> None:
+        from PySide6.QtCore import QtMsgType
+
+        print(f"Qt: {message}", file=sys.stderr)
+        if mode in (QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg):
+            self._add("Qt critical message", message)
+
+    def __enter__(self) -> "_Watch":
+        self._saved = sys.excepthook, threading.excepthook, sys.unraisablehook
+        sys.excepthook = lambda t, e, tb: self._exception("uncaught, sys.excepthook", t, e, tb)
+        threading.excepthook = lambda a: self._exception(f"uncaught in thread {a.thread.name if a.thread else '?'}",
+                                                         a.exc_type, a.exc_value, a.exc_traceback)
+        sys.unraisablehook = lambda u: self._exception(f"unraisable, {u.err_msg or 'sys.unraisablehook'}",
+                                                       u.exc_type, u.exc_value, u.exc_traceback)
+        for logger in self._loggers:
+            logger.addHandler(self)
+        if self._qt:
+            from PySide6.QtCore import qInstallMessageHandler
+
+            self._saved_qt = qInstallMessageHandler(self._qt_message)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sys.excepthook, threading.excepthook, sys.unraisablehook = self._saved
+        for logger in self._loggers:
+            logger.removeHandler(self)
+        if self._qt:
+            from PySide6.QtCore import qInstallMessageHandler
+
+            qInstallMessageHandler(self._saved_qt)
 
 
 def _shown(text: str) -> str:
@@ -130,8 +202,99 @@ def _rendered(name: str, widget) -> str:
     return f"{name} {pixels.shape[1]}x{pixels.shape[0]}"
 
 
+def _banner(widget) -> str:
+    """The error a tab's MessageBanner shows ("" if none)."""
+    return widget.banner.text() if not widget.banner.isHidden() else ""
+
+
+def _train_tab(app, win) -> tuple[str, object]:
+    """Train a tiny net on the Train tab as a person would (Start), then check and render its live
+    curves and its results: confusion matrix, per-digit table, misclassified gallery; save it.
+    Returns what it proved and the saved model's ModelInfo."""
+    tab = win.train_tab
+    win.tabs.setCurrentWidget(tab)
+    form = tab.form
+    form.source_combo.setCurrentIndex(form.source_combo.findData("mnist"))  # $DIGITDESK_DATA: synthetic
+    form.arch_combo.setCurrentIndex(form.arch_combo.findData("tiny"))
+    for spin, value in ((form.epochs_spin, 2), (form.batch_spin, 32), (form.max_train_spin, 320),
+                        (form.max_test_spin, 128), (form.val_spin, 10), (form.early_spin, 0)):
+        spin.setValue(value)
+    form.augment_check.setChecked(False)
+    evaluations: list = []
+    tab.evaluated.connect(evaluations.append)
+    tab.start_button.click()
+    if not tab.running:
+        raise CheckFailed(f"the Train tab did not start a run: {_banner(tab) or tab.status_label.text()}")
+    if not _wait_until(app, lambda: bool(evaluations) or bool(_banner(tab)), 300):
+        raise CheckFailed("the Train tab's tiny run did not finish within 300 s")
+    if not evaluations:
+        raise CheckFailed(f"the Train tab: {_banner(tab)}")
+    _wait_until(app, lambda: not tab.running, 10)
+    ev, plot = evaluations[0], tab.plot
+    points, batches = plot.point_count(), len(tab.history.x)
+    if batches == 0 or points != batches or plot.redraws + plot.blits == 0:
+        raise CheckFailed(f"the Train tab's live plot shows {points} of {batches} batches "
+                          f"({plot.redraws} draws, {plot.blits} blits)")
+    tab.views.setCurrentIndex(0)
+    _wait_until(app, lambda: False, 0.05)
+    shown = [_rendered("Train tab's live plot", plot)]
+    tab.views.setCurrentIndex(1)
+    results = tab.results
+    if not _wait_until(app, lambda: results.confusion.matrix is not None, 10):
+        raise CheckFailed("the Train tab's results show no confusion matrix")
+    rep = ev.report
+    if not np.array_equal(results.confusion.matrix, rep.confusion) or int(results.confusion.matrix.sum()) != rep.count:
+        raise CheckFailed(f"the Train tab's confusion matrix does not match the test of {rep.count} images")
+    cells = [results.table.item(d, c) for d in range(10) for c in range(4)]
+    if any(item is None or not item.text() for item in cells):
+        raise CheckFailed("the Train tab's per-digit table is not filled in")
+    if results.gallery.count() != len(ev.wrong_true):
+        raise CheckFailed(f"the misclassified gallery shows {results.gallery.count()} of {len(ev.wrong_true)} digits")
+    _wait_until(app, lambda: False, 0.05)
+    shown += [_rendered("Train tab's confusion matrix", results.confusion),
+              _rendered("Train tab's per-digit table", results.table)]
+    if results.gallery.count():
+        shown.append(_rendered("Train tab's misclassified gallery", results.gallery))
+    saved: list = []
+    tab.modelSaved.connect(saved.append)
+    results.name_edit.setText("self-test")
+    results.save_button.click()
+    if not _wait_until(app, lambda: bool(saved) or bool(_banner(tab)), 60) or not saved:
+        raise CheckFailed(f"the Train tab did not save the model: {_banner(tab) or 'no answer within 60 s'}")
+    return (f"Train tab: tiny net trained ({batches} batches plotted, test accuracy {rep.accuracy:.0%}, "
+            f"{results.gallery.count()} mistakes in the gallery), saved; rendered {', '.join(shown)}"), saved[0]
+
+
+def _data_tab(app, win) -> str:
+    """The Data tab loads the (synthetic) MNIST and draws its charts."""
+    tab = win.data_tab
+    win.tabs.setCurrentWidget(tab)
+    if not _wait_until(app, lambda: tab.exploration is not None or bool(_banner(tab)), 60):
+        raise CheckFailed("the Data tab did not load MNIST within 60 s")
+    if tab.exploration is None:
+        raise CheckFailed(f"the Data tab: {_banner(tab)}")
+    counts = tab.exploration.counts
+    if counts is None or tab.charts.bar_heights() != [int(c) for c in counts]:
+        raise CheckFailed(f"the Data tab's chart shows {tab.charts.bar_heights()} images per digit, "
+                          f"expected {None if counts is None else [int(c) for c in counts]}")
+    _wait_until(app, lambda: False, 0.05)
+    return f"Data tab: {int(sum(counts)):,} images, rendered {_rendered('Data tab charts', tab.charts)}"
+
+
+def _models_tab(app, win, saved) -> str:
+    """The Models tab lists the bundled model and the one the Train tab saved."""
+    tab = win.models_tab
+    win.tabs.setCurrentWidget(tab)
+    _wait_until(app, lambda: False, 0.05)
+    names = [m.name for m in tab.models]
+    if tab.row_of(saved.id) < 0 or not any(m.bundled for m in tab.models):
+        raise CheckFailed(f"the Models tab lists {names}, not the bundled model and \"{saved.name}\"")
+    return f"Models tab: lists {len(names)} models ({', '.join(names)}), rendered {_rendered('Models tab', tab)}"
+
+
 def check_window(ctx: _Context) -> str:
-    """Open the main window offscreen, let it load the model, render every tab, draw a number."""
+    """Open the main window offscreen, let it load the model, render every tab, draw a number,
+    train on the Train tab (live plot, results), load the Data tab's charts, list the models."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
@@ -168,13 +331,16 @@ def check_window(ctx: _Context) -> str:
         draw_number(win.draw_tab.canvas, "2026")
         if not _wait_until(app, lambda: "2026" in readings, 20):
             raise CheckFailed(f'"2026" drawn on the Draw tab was read as {readings[-1:] or "nothing"} within 20 s')
+        train, saved = _train_tab(app, win)
+        details = [train, _data_tab(app, win), _models_tab(app, win, saved)]
     finally:
         win.close()
         _wait_until(app, lambda: not running_threads(), 10)
         QSettings.setDefaultFormat(previous_format)
     if running_threads():
         raise CheckFailed(f"worker threads still running after the window closed: {running_threads()}")
-    return f"{len(rendered)} tabs rendered ({', '.join(rendered)}); \"2026\" drawn on the canvas read as \"2026\""
+    return (f"{len(rendered)} tabs rendered ({', '.join(rendered)}); \"2026\" drawn on the canvas read as "
+            f"\"2026\"; " + "; ".join(details))
 
 
 def synthetic_digits(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -277,13 +443,17 @@ def run(verbose: bool = True, model: str | os.PathLike | None = None, checks: tu
             if name in _NEEDS_MODEL and ctx.recognizer is None:
                 print(f"skip  {name:<9}         needs the model", file=out, flush=True)
                 continue
-            try:
-                status, detail = "ok", _FUNCTIONS[name](ctx)
-            except CheckFailed as exc:
-                status, detail = "FAIL", str(exc)
-            except Exception as exc:  # an unexpected error is a failed check, with its traceback
-                traceback.print_exc(file=sys.stderr)
-                status, detail = "FAIL", f"{type(exc).__name__}: {exc}".strip()
+            with _Watch(qt=bool(_GUI_CHECKS & set(checks))) as watch:
+                try:
+                    status, detail = "ok", _FUNCTIONS[name](ctx)
+                except CheckFailed as exc:
+                    status, detail = "FAIL", str(exc)
+                except Exception as exc:  # an unexpected error is a failed check, with its traceback
+                    traceback.print_exc(file=sys.stderr)
+                    status, detail = "FAIL", f"{type(exc).__name__}: {exc}".strip()
+            if watch.problems:  # the check may have finished, but something went wrong meanwhile
+                detail = watch.summary() + (f"; then {detail}" if status == "FAIL" else "")
+                status = "FAIL"
             if status == "FAIL":
                 failures.append(f"{name}: {detail}")
             if verbose or status == "FAIL":
