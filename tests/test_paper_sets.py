@@ -1,0 +1,86 @@
+"""No Qt. The real-paper evaluation sets (benchmarks/paper_sets.py) and the error rate of eval_paper."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from benchmarks import paper_sets as ps
+from benchmarks.eval_paper import parse_seed
+
+TEXT = re.compile(r"^[0-9]{1,8}(\n[0-9]{1,8})*$")
+
+
+@pytest.fixture(scope="module")
+def sets(mnist_path):
+    return {c: ps.make_set(c, 1, ps.TUNING_SEED) for c in ps.CONDITIONS}
+
+
+@pytest.mark.parametrize("condition", ps.CONDITIONS)
+def test_every_condition_makes_photos_of_the_stated_size_and_text(sets, condition):
+    for s in sets[condition]:
+        assert s.condition == condition
+        assert s.image.dtype == np.uint8 and s.image.ndim == 3 and s.image.shape[2] == 3
+        h, w = s.image.shape[:2]
+        if condition == "webcam_sheet":
+            assert (w, h) == ps.WEBCAM_SIZE
+        elif condition != "blank":
+            assert 800 <= w <= 1600 and abs(h - w * 0.75) <= 1
+        if condition == "blank":
+            assert s.text == ""
+        else:
+            assert TEXT.match(s.text), repr(s.text)
+        assert s.image.std() > 3  # something is drawn, not an empty frame
+
+
+@pytest.mark.parametrize("kind", ps.BLANK_KINDS)
+def test_every_kind_of_blank_page_has_no_text(mnist_path, kind):
+    s = ps.make_blank(kind, np.random.default_rng(3))
+    assert s.text == "" and s.condition == "blank" and s.note.startswith(kind)
+    assert s.image.shape[:2] == (480, 640) if kind == "webcam" else s.image.shape[1] >= 800
+
+
+def test_the_same_seed_gives_the_same_images_and_the_two_seeds_differ(mnist_path):
+    for condition in ("ruled", "webcam_sheet"):
+        a, b = ps.make_set(condition, 2, ps.TUNING_SEED), ps.make_set(condition, 2, ps.TUNING_SEED)
+        held = ps.make_set(condition, 2, ps.HELD_OUT_SEED)
+        for x, y in zip(a, b):
+            assert x.text == y.text and np.array_equal(x.image, y.image)
+        assert all(x.image.shape != z.image.shape or not np.array_equal(x.image, z.image) for x, z in zip(a, held))
+        assert [x.text for x in a] != [z.text for z in held]
+
+
+def test_seeds_are_named_and_parsed():
+    assert ps.TUNING_SEED != ps.HELD_OUT_SEED
+    assert parse_seed("tuning") == ps.TUNING_SEED and parse_seed("held-out") == ps.HELD_OUT_SEED
+    assert parse_seed("42") == 42
+    assert ps.seed_name(ps.TUNING_SEED) == "tuning" and ps.seed_name(ps.HELD_OUT_SEED) == "held-out"
+
+
+def test_unknown_condition_is_refused():
+    with pytest.raises(ValueError):
+        ps.make_set("papyrus", 1)
+
+
+@pytest.mark.parametrize("read, expected, rate", [
+    ("123", "123", 0.0), ("123", "128", 1 / 3), ("", "12", 1.0), ("12", "1", 1.0), ("1234", "12", 1.0),
+    ("12\n34", "1234", 0.0), ("2134", "1234", 0.5), ("", "", 0.0), ("77", "", 2.0), ("1", "\n1", 0.0),
+])
+def test_character_error_rate_on_hand_made_cases(read, expected, rate):
+    assert ps.cer(read, expected) == pytest.approx(rate)
+
+
+def test_edit_distance():
+    assert ps.edit_distance("kitten", "sitting") == 3
+    assert ps.edit_distance("", "abc") == 3 and ps.edit_distance("abc", "") == 3
+    assert ps.edit_distance("12345", "12345") == 0
+
+
+def test_fonts_alone_make_digits_when_mnist_is_missing(monkeypatch):
+    monkeypatch.setattr(ps, "_mnist_test", lambda: None)
+    rng = np.random.default_rng(0)
+    assert {ps.pick_source(rng) for _ in range(20)} <= {"ttf", "hershey"}
+    g = ps.glyph(7, 60, ps.Writer("hershey", "round", 4.0), rng)
+    assert g.dtype == np.float32 and 0 <= g.min() and g.max() <= 1 and g.max() > 0.9
