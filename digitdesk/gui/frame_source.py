@@ -13,7 +13,8 @@ import sys
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -23,6 +24,28 @@ from digitdesk.core.errors import DigitdeskError, ImageError
 from digitdesk.core.imageio import SUPPORTED_EXTENSIONS, read_image
 
 FAILED_READS_BEFORE_ERROR = 30  # consecutive failed camera reads (about a second) = unplugged
+_quiet_lock = threading.Lock()
+_quiet_depth = 0
+_loud_level: int | None = None
+
+
+@contextmanager
+def quiet_opencv() -> Iterator[None]:
+    """OpenCV's own log silenced meanwhile: opening a missing camera makes it print warnings such
+    as "can't open camera by index" to the terminal; we say what went wrong ourselves."""
+    global _quiet_depth, _loud_level
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            _loud_level = cv2.utils.logging.getLogLevel()
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        _quiet_depth += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0 and _loud_level is not None:
+                cv2.utils.logging.setLogLevel(_loud_level)
 
 
 class SourceError(DigitdeskError):
@@ -61,7 +84,8 @@ class CameraSource(FrameSource):
         self._failures = 0
 
     def open(self) -> None:
-        cap = cv2.VideoCapture(self.index)
+        with quiet_opencv():
+            cap = cv2.VideoCapture(self.index)
         if not cap.isOpened():
             cap.release()
             raise SourceError(f"{self.name} cannot be opened: it is missing, in use by another program, or access was denied.")
@@ -175,17 +199,26 @@ def open_source(spec: str | int) -> FrameSource:
     raise SourceError(f"{text}: no such camera, video file or folder")
 
 
-def available_cameras(probe: int = 4) -> list[int]:
-    """Camera indices that look present. Linux lists /dev/video*; elsewhere the first ``probe``
-    indices are tried (slow: call it off the GUI thread)."""
+def camera_candidates(probe: int = 4) -> list[int]:
+    """Camera indices worth trying: the /dev/video* devices on Linux, else the first ``probe``."""
     if sys.platform.startswith("linux"):
         return sorted(int(p[len("/dev/video"):]) for p in glob.glob("/dev/video*") if p[len("/dev/video"):].isdigit())
+    return list(range(probe))
+
+
+def available_cameras(candidates: list[int] | None = None,
+                      should_stop: Callable[[], bool] = lambda: False) -> list[int]:
+    """The camera indices that open (default: :func:`camera_candidates`), found by opening each
+    with OpenCV's log silenced. Slow (a camera takes up to a second): call it off the GUI thread."""
     cams = []
-    for i in range(probe):
-        cap = cv2.VideoCapture(i)
-        if cap.isOpened():
-            cams.append(i)
-        cap.release()
+    for i in camera_candidates() if candidates is None else candidates:
+        if should_stop():
+            break
+        with quiet_opencv():
+            cap = cv2.VideoCapture(i)
+            if cap.isOpened():
+                cams.append(i)
+            cap.release()
     return cams
 
 

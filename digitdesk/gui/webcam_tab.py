@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QTimer, Qt, Signal, Slot
+from PySide6.QtGui import QShowEvent, QStandardItemModel
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
                                QWidget)
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BROWSE_FILE, BROWSE_FOLDER = "<file>", "<folder>"
+NO_CAMERA_HINT = "No camera found: choose “Video file…” or “Folder of images…” under Source."
 DRAIN_MS = 10  # how often the GUI looks for a new frame
 
 
@@ -56,6 +58,10 @@ class WebcamTab(QWidget):
         self._frame: np.ndarray | None = None
         self._run = 0  # incremented per start, to drop readings of an earlier run
         self._resume = False
+        self._camera_arg = str(camera) if camera is not None else None  # always listed
+        self._cameras: list[int] | None = None  # the cameras that opened; None until probed
+        self._probe: TaskRunner | None = None  # made when the tab is first shown
+        self._still = 0  # incremented per re-read of a frozen or stopped frame
         self.pace = True  # play recordings at their frame rate (benchmarks may turn this off)
         self.frames_shown = 0
         self._shown_times: deque[float] = deque(maxlen=90)
@@ -115,9 +121,10 @@ class WebcamTab(QWidget):
         layout.addWidget(self.preview, 1)
         layout.addLayout(bottom)
 
-        self._fill_sources(camera, [])
-        if camera is None or not str(camera).isdigit():
-            self._reader.submit(available_cameras, tag="cameras")
+        self.preview.roiChanged.connect(lambda _roi: self._read_still())
+        if self._camera_arg is not None and self._camera_arg.isdigit():
+            self._cameras = [int(self._camera_arg)]  # --camera N: that one, no probing
+        self._fill_sources()
         self._set_status("Choose a source and press Start." if camera is None else f"Press Start to use {camera}.")
 
     # Sources ---------------------------------------------------------------------------
@@ -129,19 +136,54 @@ class WebcamTab(QWidget):
         path = Path(spec)
         return f"{path.name}/" if path.is_dir() else path.name or spec
 
-    def _fill_sources(self, extra: str | None, cameras: list[int]) -> None:
+    def _fill_sources(self) -> None:
+        """List the cameras found, the --camera source and the one chosen, then the browse entries;
+        a grey first line says when cameras are still being looked for or none was found."""
         current = self.source_spec()
-        self.source_combo.clear()
-        for i in cameras or ([] if extra is not None else [0]):
-            self.source_combo.addItem(f"Camera {i}", str(i))
-        if extra is not None and self.source_combo.findData(str(extra)) < 0:
-            self.source_combo.addItem(self._source_label(str(extra)), str(extra))
-            self.source_combo.setItemData(self.source_combo.count() - 1, str(extra), Qt.ItemDataRole.ToolTipRole)
-        self.source_combo.insertSeparator(self.source_combo.count())
-        self.source_combo.addItem("Video file…", BROWSE_FILE)
-        self.source_combo.addItem("Folder of images…", BROWSE_FOLDER)
-        index = self.source_combo.findData(current if current else str(extra) if extra is not None else None)
-        self.source_combo.setCurrentIndex(max(0, index))
+        keep = [spec for spec in dict.fromkeys((current, self._camera_arg)) if self._still_there(spec)]
+        combo = self.source_combo
+        combo.clear()
+        if self._cameras is None or not self._cameras:
+            combo.addItem("Looking for cameras…" if self._cameras is None else "No camera found")
+            model = combo.model()
+            if isinstance(model, QStandardItemModel):
+                model.item(0).setEnabled(False)
+        for i in self._cameras or []:
+            combo.addItem(f"Camera {i}", str(i))
+        for spec in keep:
+            if combo.findData(spec) < 0:
+                combo.addItem(self._source_label(spec), spec)
+                combo.setItemData(combo.count() - 1, spec, Qt.ItemDataRole.ToolTipRole)
+        combo.insertSeparator(combo.count())
+        combo.addItem("Video file…", BROWSE_FILE)
+        combo.addItem("Folder of images…", BROWSE_FOLDER)
+        chosen = combo.findData(current) if current is not None else -1
+        if chosen < 0:  # the first source, else the grey line: never the separator
+            chosen = next((i for i in range(combo.count()) if combo.itemData(i) not in (None, BROWSE_FILE,
+                                                                                       BROWSE_FOLDER)), 0)
+        combo.setCurrentIndex(chosen)
+
+    def _still_there(self, spec: str | None) -> bool:
+        """Whether a chosen source stays listed: a camera only if the probe found it (or --camera named it)."""
+        if spec is None:
+            return False
+        return spec == self._camera_arg or not spec.isdigit() or self._cameras is None or int(spec) in self._cameras
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Look for cameras the first time the tab is shown (on a thread: opening one is slow)."""
+        super().showEvent(event)
+        if self._cameras is None and self._probe is None:
+            self._probe = TaskRunner("camera-probe", self)
+            self._probe.finished.connect(self._on_cameras)
+            self._probe.failed.connect(lambda _tag, exc: self._on_cameras(None, []))
+            self._probe.submit(available_cameras, None, self._probe.stopping)
+
+    @Slot(object, object)
+    def _on_cameras(self, _tag: Any, cameras: list[int]) -> None:
+        self._cameras = list(cameras)
+        self._fill_sources()
+        if not cameras and self.source_spec() is None and not self.is_running():
+            self._set_status(NO_CAMERA_HINT)
 
     def set_source(self, spec: str) -> None:
         """Select a camera index, video file or image folder (added to the list if new)."""
@@ -168,7 +210,7 @@ class WebcamTab(QWidget):
         if path:
             self.set_source(path)
         else:
-            self.source_combo.setCurrentIndex(0)
+            self._fill_sources()  # back to the first source
 
     # Start / stop ---------------------------------------------------------------------------
 
@@ -185,7 +227,8 @@ class WebcamTab(QWidget):
             self.set_source(spec)
         spec = self.source_spec()
         if spec is None:
-            self._set_status("Choose a camera, a video file or a folder of images first.", error=True)
+            self._set_status(NO_CAMERA_HINT if self._cameras == [] else
+                             "Choose a camera, a video file or a folder of images first.", error=True)
             return
         try:
             source = open_source(spec)
@@ -227,6 +270,8 @@ class WebcamTab(QWidget):
         self.stop()
         self._capture.shutdown()
         self._reader.shutdown()
+        if self._probe is not None:
+            self._probe.shutdown()
 
     def set_recognizer(self, rec: "Recognizer | None") -> None:
         self._rec = rec
@@ -252,8 +297,8 @@ class WebcamTab(QWidget):
         if self._rec is not None and not self._reader.busy:
             crop, offset = self._roi_crop(frame)
             self._reader.submit(timed_read, self._rec, crop, False, self._reader.stopping,
-                                tag=(self._run, offset))
-        if self.frames_shown % 15 == 0:
+                                tag=("live", self._run, offset))
+        if self.frames_shown == 1 or self.frames_shown % 15 == 0:
             self._update_status()
 
     def _roi_crop(self, frame: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
@@ -265,14 +310,26 @@ class WebcamTab(QWidget):
         x1, y1 = max(x0 + 8, int((roi[0] + roi[2]) * w)), max(y0 + 8, int((roi[1] + roi[3]) * h))
         return frame[y0:y1, x0:x1], (x0, y0)
 
+    def _is_still(self) -> bool:
+        """The frame on screen stays: frozen, or the source stopped."""
+        return self.freeze_check.isChecked() or not self.is_running()
+
+    def _read_still(self) -> None:
+        """Read the frame on screen again if it stays (the region changed while frozen)."""
+        if self._frame is None or self._rec is None or not self._is_still():
+            return
+        self._still += 1
+        crop, offset = self._roi_crop(self._frame)
+        self._reader.submit(timed_read, self._rec, crop, False, self._reader.stopping,
+                            tag=("still", self._still, offset))
+
     @Slot(object, object)
     def _on_reading(self, tag: Any, result: Any) -> None:
-        if tag == "cameras":
-            self._fill_sources(self.source_spec(), result)
-            return
-        run, (ox, oy) = tag
-        if run != self._run or not self.is_running() or self.freeze_check.isChecked():
-            return
+        kind, n, (ox, oy) = tag
+        if kind == "live" and (n != self._run or not self.is_running() or self.freeze_check.isChecked()):
+            return  # from an earlier run, or the picture is frozen
+        if kind == "still" and (n != self._still or not self._is_still()):
+            return  # the region changed again, or live frames are back
         reading: Reading = result[0]
         self.preview.set_overlays([Overlay((d.box[0] + ox, d.box[1] + oy, d.box[2], d.box[3]),
                                            f"{d.digit}?" if d.uncertain else str(d.digit), d.uncertain)
@@ -285,8 +342,7 @@ class WebcamTab(QWidget):
 
     @Slot(object, object)
     def _on_read_failed(self, tag: Any, exc: Exception) -> None:
-        if tag != "cameras":
-            log.warning("reading a frame failed: %s", describe_error(exc))
+        log.warning("reading a frame failed: %s", describe_error(exc))
 
     @Slot(dict)
     def _on_opened(self, info: dict) -> None:
@@ -317,7 +373,8 @@ class WebcamTab(QWidget):
         if self._frame is None:
             return
         h, w = self._frame.shape[:2]
-        self._set_status(f"{info.get('name', 'source')} · {w}×{h} · {self.preview_fps():.0f} fps preview"
+        fps = self.preview_fps()
+        self._set_status(f"{info.get('name', 'source')} · {w}×{h}" + (f" · {fps:.0f} fps preview" if fps else "")
                          + (" · model loading…" if self._rec is None else ""))
 
     def _set_status(self, text: str, error: bool = False) -> None:
@@ -331,6 +388,7 @@ class WebcamTab(QWidget):
     def _toggle_roi(self, on: bool) -> None:
         self.preview.set_roi(DEFAULT_ROI if on else None)
         self.preview.set_overlays([])
+        self._read_still()
 
     @Slot()
     def _send(self) -> None:

@@ -72,3 +72,17 @@ def test_bad_sources_raise_source_error(tmp_path):
         VideoFileSource(bad).open()
     with pytest.raises(SourceError, match="Camera 97"):
         CameraSource(97).open()
+
+
+def test_camera_probe_lists_only_cameras_that_open_and_prints_nothing(capfd):
+    """97 and 98 are not cameras: none is listed, and OpenCV's "can't open camera by index"
+    warnings (written by its C++ code to the terminal) stay silent, as do those of open()."""
+    from digitdesk.gui.frame_source import available_cameras
+
+    capfd.readouterr()
+    assert available_cameras([97, 98]) == []
+    with pytest.raises(SourceError):
+        CameraSource(97).open()
+    out = capfd.readouterr()
+    assert "can't open camera" not in out.err + out.out and "WARN" not in out.err
+    assert cv2.utils.logging.getLogLevel() != cv2.utils.logging.LOG_LEVEL_SILENT  # restored afterwards

@@ -160,3 +160,77 @@ def test_camera_unplugged_mid_stream(window, qtbot, monkeypatch):
     qtbot.waitUntil(lambda: not tab.is_running(), timeout=5000)
     assert "webcam-capture" not in running_threads()
     assert tab.start_button.text() == "Start"
+
+
+def test_status_names_the_source_from_the_first_frame(window, qtbot, tmp_path):
+    """A folder plays one image a second: the status shows the source from the first frame on,
+    not "waiting for the first frame…" while the frame is already shown and read."""
+    folder = tmp_path / "slides"
+    folder.mkdir()
+    image = number_image("305")
+    cv2.imwrite(str(folder / "a.png"), image)
+    tab = window.webcam_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.start(str(folder))
+    qtbot.waitUntil(lambda: tab.frames_shown >= 1, timeout=10_000)
+    h, w = image.shape[:2]
+    assert status_text(window).startswith(f"slides/ · {w}×{h}"), status_text(window)
+    assert "waiting" not in status_text(window)
+
+
+def test_no_camera_found_is_said_in_the_source_box(window, qtbot, monkeypatch, capfd):
+    """Only cameras that open are listed (97 and 98 do not, through real OpenCV); the box is never
+    blank, says no camera was found, offers the file and folder entries, and OpenCV prints nothing."""
+    from digitdesk.gui import frame_source
+
+    monkeypatch.setattr(frame_source, "camera_candidates", lambda probe=4: [97, 98])
+    tab = window.webcam_tab
+    combo = tab.source_combo
+    assert tab._cameras is None  # not probed before the tab is shown
+    capfd.readouterr()
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: tab._cameras is not None, timeout=10_000)
+    assert [combo.itemText(i) for i in range(combo.count())] == ["No camera found", "", "Video file…",
+                                                                  "Folder of images…"]
+    assert combo.currentText() == "No camera found" and tab.source_spec() is None
+    assert "No camera found" in status_text(window) and "Folder of images" in status_text(window)
+    assert "can't open camera" not in capfd.readouterr().err
+    tab.start()  # nothing to start: said again, no thread
+    assert "No camera found" in status_text(window) and not tab.is_running()
+
+
+def test_found_cameras_are_listed_and_the_first_chosen(window, qtbot, monkeypatch):
+    from digitdesk.gui import webcam_tab
+
+    monkeypatch.setattr(webcam_tab, "available_cameras", lambda candidates, should_stop: [0, 2])
+    tab = window.webcam_tab
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: tab._cameras is not None, timeout=10_000)
+    combo = tab.source_combo
+    assert [combo.itemText(i) for i in range(combo.count())][:2] == ["Camera 0", "Camera 2"]
+    assert combo.currentText() == "Camera 0" and tab.source_spec() == "0"
+
+
+def test_region_while_frozen_reads_the_frozen_frame(window, qtbot, video_file):
+    """Region on, a new region drawn, and Region off while frozen: each reads the frozen frame
+    again and shows its boxes."""
+    from PySide6.QtCore import QPoint, Qt
+
+    tab = window.webcam_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.start(str(video_file))
+    qtbot.waitUntil(lambda: webcam_text(window) == "42", timeout=10_000)
+    tab.freeze_check.setChecked(True)
+    frozen = tab.preview.frame()
+    tab.roi_check.setChecked(True)
+    qtbot.waitUntil(lambda: len(tab.preview._overlays) > 0, timeout=10_000)
+    r = tab.preview._frame_rect()  # drag a region over the left half of the frame: the "4"
+    start = QPoint(round(r.x() + 2), round(r.y() + 2))
+    end = QPoint(round(r.x() + 0.45 * r.width()), round(r.bottom() - 2))
+    qtbot.mousePress(tab.preview, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(tab.preview, end)
+    qtbot.mouseRelease(tab.preview, Qt.MouseButton.LeftButton, pos=end)
+    qtbot.waitUntil(lambda: webcam_text(window) == "4" and len(tab.preview._overlays) == 1, timeout=10_000)
+    tab.roi_check.setChecked(False)
+    qtbot.waitUntil(lambda: webcam_text(window) == "42" and len(tab.preview._overlays) == 2, timeout=10_000)
+    assert tab.preview.frame() == frozen  # still the frozen frame
