@@ -13,6 +13,7 @@ Groups (in the order they run):
   frozen    the PyInstaller app (dist/digitdesk/digitdesk): startup marks and bundle size
   close     File > Quit during training, webcam capture and a slow photo: time to process exit
   load      memory and latency drift over many canvas reads and minutes of webcam video
+  paper     issue 11's real-paper conditions (SYNTHETIC, benchmarks/paper_sets.py), tuning seed only
 
 Every row: median of its runs, the spread, the number of runs, the target (from BENCHMARKS.md)
 with pass/fail, and the command that reproduces it. The block between ``<!-- suite:begin -->``
@@ -40,7 +41,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from benchmarks.suite import (REPO, Row, git_commit, load_average, memory_gib, render, rewrite_file,  # noqa: E402
                               run_json, should_write, unavailable)
 
-GROUPS = ("engine", "accuracy", "startup", "gui", "training", "frozen", "close", "load")
+GROUPS = ("engine", "accuracy", "startup", "gui", "training", "frozen", "close", "load", "paper")
 MS, S = "ms", "s"
 
 
@@ -110,7 +111,8 @@ def group_accuracy(st: Settings) -> list[Row]:
                         f"({c['count']})", "%", c["accuracy"] * 100, command=cmd))
     smp = r["samples"]
     wrong = [f"{x['file']} read {x['read']!r}" for x in smp["samples"] if x["read"] != x["expected"]]
-    rows.append(Row("accuracy", "real sample images in resources/samples, whole text read", value=f"{smp['correct']}/{smp['count']}",
+    rows.append(Row("accuracy", "sample images in resources/samples (3 synthetic from core.synth, 1 photo of unrecorded origin), "
+                    "whole text read", value=f"{smp['correct']}/{smp['count']}",
                     n=smp["count"], command=cmd, note="; ".join(wrong)))
     return rows
 
@@ -265,6 +267,25 @@ def group_load(st: Settings, tmp: Path) -> list[Row]:
     return rows
 
 
+def group_paper(st: Settings) -> list[Row]:
+    from benchmarks import paper_sets
+    from benchmarks.eval_paper import DEFAULT_COUNT, evaluate_condition
+    from digitdesk.core.recognizer import Recognizer
+
+    rec, count, seed = Recognizer.load(), 4 if st.quick else DEFAULT_COUNT, paper_sets.TUNING_SEED
+    cmd = f"python -m benchmarks.eval_paper --seed tuning --count {count}"
+    rows = []
+    for c in paper_sets.CONDITIONS:
+        r = evaluate_condition(rec, c, count, seed)
+        if c == "blank":
+            rows.append(Row("paper", f"blank pages: digits found where nothing is written ({count}, tuning seed)",
+                            value=str(r["false_digits"]), n=count, command=cmd))
+        else:
+            rows.append(Row("paper", f"SYNTHETIC {c}: strings read exactly ({count}, tuning seed)", "%", r["exact"] * 100,
+                            n=count, command=cmd, digits=0, note=f"character error rate {r['cer'] * 100:.1f}%"))
+    return rows
+
+
 # Main ----------------------------------------------------------------------------------------
 
 def _groups(text: str | None, parser: argparse.ArgumentParser, option: str) -> list[str]:
@@ -326,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
                     got = group_frozen(st, args.build)
                 elif g == "close":
                     got = group_close(st, tmp)
+                elif g == "paper":
+                    got = group_paper(st)
                 else:
                     got = group_load(st, tmp)
             except Exception as exc:  # one broken group must not lose the others' figures

@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from benchmarks import paper_sets  # noqa: E402
 
-DEFAULT_COUNT = 24  # per condition: the tuning run takes about 2 minutes on 2 cores
+DEFAULT_COUNT = 16  # per condition: the tuning run takes about 2 minutes on 2 cores
 
 
 def parse_seed(text: str) -> int:
