@@ -62,6 +62,7 @@ class WebcamTab(QWidget):
         self._cameras: list[int] | None = None  # the cameras that opened; None until probed
         self._probe: TaskRunner | None = None  # made when the tab is first shown
         self._still = 0  # incremented per re-read of a frozen or stopped frame
+        self._info: dict = {}  # {"name", "fps", "live"} of the source being shown
         self.pace = True  # play recordings at their frame rate (benchmarks may turn this off)
         self.frames_shown = 0
         self._shown_times: deque[float] = deque(maxlen=90)
@@ -239,6 +240,7 @@ class WebcamTab(QWidget):
         self._buffer, self._seen, self._frame = LatestFrame(), 0, None
         self._shown_times.clear()
         self.frames_shown = 0
+        self._info = {"name": source.name}  # until the capture thread reports the source open
         self._capture.start(source, self._buffer, self.pace)
         self.preview.set_message(f"Opening {source.name}…")
         self._set_status(f"Opening {source.name}…")
@@ -347,6 +349,9 @@ class WebcamTab(QWidget):
     @Slot(dict)
     def _on_opened(self, info: dict) -> None:
         self._info = info
+        if self.frames_shown:  # the first frame came first: keep it and say what is shown
+            self._update_status()
+            return
         self.preview.set_message("")
         self._set_status(f"{info['name']}: waiting for the first frame…")
 
@@ -369,7 +374,7 @@ class WebcamTab(QWidget):
         self.stop(quiet=True)  # the source ended or failed on its own
 
     def _update_status(self) -> None:
-        info = getattr(self, "_info", {})
+        info = self._info
         if self._frame is None:
             return
         h, w = self._frame.shape[:2]
