@@ -65,9 +65,10 @@ class TrainResult:
     stopped: bool  # cancelled by should_stop or early stopping
     cancelled: bool  # cancelled by should_stop
     best_epoch: int  # 1-based epoch whose weights the model holds; 0 if none completed
-    epochs_run: int
+    epochs_run: int  # epochs completed
     seconds: float
     samples_per_s: float
+    epochs_trained: float = 0.0  # epochs completed plus the share of an epoch stopped part-way (e.g. 2.25)
 
 
 def get_strategy(devices: list[str] | None = None):
@@ -164,6 +165,7 @@ class _Run:
         self.best_epoch = 0
         self.waited = 0
         self.epochs_run = 0
+        self.batches_done = 0  # in the current epoch
         self.samples_seen = 0
         self.history: dict[str, list[float]] = {}
 
@@ -178,9 +180,11 @@ class _Run:
     def epoch_begin(self, epoch: int) -> None:
         self.epoch = epoch + 1
         self.epoch_start = time.perf_counter()
+        self.batches_done = 0
 
     def batch_end(self, batch: int, logs: dict) -> bool:
         now = time.perf_counter()
+        self.batches_done = batch + 1
         done = min((batch + 1) * self.config.batch_size, self.n_train)
         if self.on_progress is not None:
             self.on_progress(Progress(
@@ -197,6 +201,7 @@ class _Run:
             return True  # an interrupted epoch: not counted, its weights are not a candidate
         now = time.perf_counter()
         self.epochs_run = epoch + 1
+        self.batches_done = 0
         self.samples_seen += self.n_train
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
@@ -299,5 +304,6 @@ def train(
         epochs_run=run.epochs_run,
         seconds=seconds,
         samples_per_s=run.samples_seen / seconds if run.samples_seen else 0.0,
+        epochs_trained=run.epochs_run + run.batches_done / max(run.batches, 1),
     )
 

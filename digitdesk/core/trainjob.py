@@ -13,6 +13,13 @@ from digitdesk.core.preprocess import PREPROCESS_VERSION
 from digitdesk.core.training import Progress, TrainConfig, TrainResult, train
 
 
+def epochs_trained(result: TrainResult) -> int | float:
+    """The epochs a run trained for: a whole number, or with two decimals when it was stopped
+    part-way through an epoch (0.25: a quarter of the first)."""
+    n = round(result.epochs_trained, 2)
+    return int(n) if n == int(n) else n
+
+
 def build_metadata(config: TrainConfig, result: TrainResult, dataset: Dataset,
                    test_report: Report | None, name: str | None = None, base_model: str | None = None) -> dict:
     """The JSON metadata stored beside a trained model."""
@@ -22,13 +29,15 @@ def build_metadata(config: TrainConfig, result: TrainResult, dataset: Dataset,
         "parameters": int(result.model.count_params()),
         "data": dataset.source,
         "train_samples": len(dataset.train),
-        "epochs": result.epochs_run,
+        "epochs": epochs_trained(result),  # what the model trained for, a stopped epoch by its share
+        "epochs_planned": config.epochs,
         "best_epoch": result.best_epoch,
         "config": config.to_dict(),
         "augmentation": config.augment_params.to_dict() if config.augment else None,
         "history": {k: [round(v, 5) for v in vals] for k, vals in result.history.items()},
         "training_seconds": round(result.seconds, 1),
         "stopped_early": result.stopped,
+        "stopped_by_user": result.cancelled,
         "fine_tuned_from": base_model,
         "date": now_iso(),
         "digitdesk_version": __version__,

@@ -106,3 +106,25 @@ print(json.dumps({"replicas": strategy.num_replicas_in_sync, "loss": r.history["
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["replicas"] == 2
     assert np.isfinite(result["loss"]) and result["acc"] > 0.25  # well above chance (0.1)
+
+
+def test_a_stopped_run_counts_its_partial_epoch(small):
+    """Stopped 5 batches into epoch 2: 1 epoch completed, 1 + 5/27 trained; the metadata says so."""
+    from digitdesk.core.data import Dataset
+    from digitdesk.core.trainjob import build_metadata
+
+    batches = []
+    cfg = TrainConfig(arch="tiny", epochs=4, batch_size=100, augment=False, seed=2)  # 2,700 images: 27 batches
+    result = train(cfg, small, on_progress=lambda p: batches.append(p) if p.kind == "batch" else None,
+                   should_stop=lambda: len(batches) >= 27 + 5)
+    assert result.cancelled and result.epochs_run == 1
+    assert result.epochs_trained == pytest.approx(1 + 5 / 27)
+    meta = build_metadata(cfg, result, Dataset(small, small, "test"), None)
+    assert meta["epochs"] == 1.19 and meta["epochs_planned"] == 4 and meta["stopped_by_user"] is True
+
+    early = train(TrainConfig(arch="tiny", epochs=1, batch_size=100, augment=False), small,
+                  should_stop=lambda: True)  # stopped after its first batch
+    assert early.epochs_run == 0 and early.epochs_trained == pytest.approx(1 / 27)
+    assert build_metadata(cfg, early, Dataset(small, small, "test"), None)["epochs"] == 0.04
+    done = train(TrainConfig(arch="tiny", epochs=1, batch_size=300, augment=False), small)
+    assert done.epochs_trained == 1 and build_metadata(cfg, done, Dataset(small, small, "test"), None)["epochs"] == 1
