@@ -253,8 +253,16 @@ class ModelsTab(QWidget):
             lines.append(f"<span style='color:{css(colors(self.palette()).error)}'>Cannot be used: "
                          f"{html.escape(info.broken)}</span>")
         facts = []
-        if info.epochs is not None:
-            facts.append(f"{info.epochs} epochs" + (f" (best {m['best_epoch']})" if m.get("best_epoch") else ""))
+        epochs = m.get("epochs") if isinstance(m.get("epochs"), (int, float)) else info.epochs  # 0.4: part of one
+        if epochs is not None:
+            n = f"{round(epochs, 2):g}"
+            planned = m.get("epochs_planned")
+            if m.get("stopped_by_user"):
+                facts.append(f"stopped after {n} of {planned} epochs" if planned else f"stopped after {n} epochs")
+            else:
+                facts.append(f"{n} epoch{'' if epochs == 1 else 's'}")
+            if m.get("best_epoch"):
+                facts[-1] += f" (weights of epoch {m['best_epoch']})" if m.get("stopped_by_user") else f" (best {m['best_epoch']})"
         if m.get("train_samples"):
             facts.append(f"{m['train_samples']:,} training images")
         seconds = m.get("training_seconds")
