@@ -6,7 +6,9 @@ the test split and the active model, and build the metadata a saved model carrie
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -18,12 +20,16 @@ from digitdesk.core.training import Progress, TrainConfig, TrainResult
 
 SOURCES = {  # key: what the person reads
     "mnist": "MNIST",
+    "mnist-folder": "MNIST folder…",
     "csv": "Kaggle CSV",
     "folder": "Folder of labelled images",
     "samples": "My samples",
     "mnist+samples": "MNIST + my samples",
 }
-NEEDS_PATH = ("csv", "folder")
+NEEDS_PATH = ("mnist-folder", "csv", "folder")
+MNIST_MISSING = ("MNIST is not on this machine and could not be downloaded (are you offline?). Download the "
+                 "four MNIST files (train-images-idx3-ubyte.gz and the other three) and choose their folder "
+                 "as the Source: “MNIST folder…”.")
 MAX_GALLERY = 96  # misclassified digits kept for the gallery
 
 
@@ -33,7 +39,7 @@ class TrainRequest:
 
     config: TrainConfig
     source: str = "mnist"
-    path: str | None = None  # the CSV file or image folder for "csv" / "folder"
+    path: str | None = None  # the MNIST folder, CSV file or image folder of "mnist-folder" / "csv" / "folder"
     fine_tune: FineTuneConfig | None = None  # set: fine-tune the active model on my samples + MNIST
     max_train: int = 0  # use at most this many training images (0: all)
     max_test: int = 0  # evaluate on at most this many test images (0: all)
@@ -80,9 +86,37 @@ def _concat(a: Split, b: Split) -> Split:
     return Split(np.concatenate([a.images, b.images]), np.concatenate([a.labels, b.labels]).astype(np.int64))
 
 
+def load_mnist_default() -> Dataset:
+    """MNIST where the core finds it ($DIGITDESK_DATA, the Keras cache, the download); when it is
+    nowhere, a DataError that says what the Train tab offers instead."""
+    from digitdesk.core.data import ENV_VAR, keras_cache_path, load_mnist
+
+    try:
+        return load_mnist()
+    except DataError:
+        if os.environ.get(ENV_VAR) or keras_cache_path().is_file():
+            raise  # found, but unreadable: its own message names the file
+        raise DataError(MNIST_MISSING) from None
+
+
+def load_mnist_folder(path: str) -> Dataset:
+    """MNIST from a folder the person chose, read by the core loader (an explicit path comes first)."""
+    from digitdesk.core.data import IDX_NAMES, load_mnist
+
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder")
+    stems = [n for stem in IDX_NAMES.values() for n in (stem, stem.replace("-idx", ".idx"))]
+    if not (folder / "mnist.npz").is_file() and not any(f.name.startswith(tuple(stems)) for f in folder.iterdir()):
+        raise DataError(f"{folder}: holds no MNIST files; choose the folder with train-images-idx3-ubyte.gz, "
+                        "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz "
+                        "(or mnist.npz)")
+    return dataclasses.replace(load_mnist(folder), source=f"MNIST ({folder})")
+
+
 def load_data(request: TrainRequest) -> TrainData:
     """Load (and limit) the data ``request`` names; raises DataError with a person's message."""
-    from digitdesk.core.data import holdout_split, load_mnist, load_source
+    from digitdesk.core.data import holdout_split, load_source
     from digitdesk.core.samples import SampleStore
 
     source, seed = request.source, request.config.seed
@@ -93,7 +127,7 @@ def load_data(request: TrainRequest) -> TrainData:
             raise DataError("you have no samples of your handwriting yet: correct a few digits on the Draw "
                             "or Image tab (\"this is a 4\") first")
     if request.fine_tune is not None:
-        mnist = load_mnist()
+        mnist = load_mnist_default()
         train = limit(mnist.train, request.max_train, seed)
         text = "MNIST" + (f" ({len(train):,} of {len(mnist.train):,} training images)"
                           if len(train) < len(mnist.train) else "")
@@ -101,15 +135,15 @@ def load_data(request: TrainRequest) -> TrainData:
         return TrainData(dataset, "MNIST", samples, train)
     if source in NEEDS_PATH:
         if not request.path:
-            raise DataError(f"choose a {SOURCES[source].lower()} first")
-        dataset = load_source(request.path)
+            raise DataError(f"choose a {SOURCES[source].rstrip('…').lower()} first (Browse…)")
+        dataset = load_mnist_folder(request.path) if source == "mnist-folder" else load_source(request.path)
     elif source == "samples":
         if len(samples) < 2:
             raise DataError("training needs at least 2 samples of your handwriting")
         train, test = holdout_split(samples)
         dataset = Dataset(train, test, f"your handwriting ({len(samples)} samples, 1/6 held out for testing)")
     elif source in ("mnist", "mnist+samples"):
-        mnist = load_mnist()
+        mnist = load_mnist_default()
         dataset = dataclasses.replace(mnist, source="MNIST")
     else:
         raise TrainingError(f"unknown data source {source!r}")

@@ -16,6 +16,7 @@ from PySide6.QtCore import QTimer, Qt, Signal, Slot
 from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
                                QScrollArea, QSizePolicy, QTabWidget, QVBoxLayout, QWidget)
 
+from digitdesk.core.trainjob import epochs_trained
 from digitdesk.gui.plots import LivePlot
 from digitdesk.gui.recognition import describe_error
 from digitdesk.gui.results_panel import ResultsPanel
@@ -247,13 +248,16 @@ class TrainTab(QWidget):
         self.outcome = outcome
         r = outcome.result
         if r.cancelled:
+            trained = epochs_trained(r)
             if r.epochs_run:
                 what = (f"the best weights so far (epoch {r.best_epoch} of the {r.epochs_run} completed)"
                         if outcome.request.fine_tune is None else f"the weights after epoch {r.epochs_run}")
             else:
-                what = "the weights as they are (no epoch completed, so they are only partly trained)"
+                what = f"the weights as they are (no epoch completed, {trained} of the first: only partly trained)"
             self.stop_label.setText(f"Training stopped. Keep {what}? Keeping tests them and lets you save them.")
             self.stop_bar.show()
+            planned = (outcome.request.fine_tune or outcome.request.config).epochs
+            self.status_label.setText(f"Stopped after {trained} of {planned} epochs.")  # not "Stopping…" any more
             n = outcome.batches_after_stop
             self.append_log(f"Stopped after {format_duration(r.seconds)}"
                             + (f", {n} batch{'es' if n != 1 else ''} after Stop was pressed." if n is not None else "."))

@@ -73,7 +73,7 @@ class TrainWorker(QObject):
         try:
             t0 = time.perf_counter()
             req = self.request
-            what = "your samples + MNIST" if req.fine_tune is not None else SOURCES.get(req.source, req.source)
+            what = "your samples + MNIST" if req.fine_tune is not None else SOURCES.get(req.source, req.source).rstrip("…")
             self.log.emit(f"Loading {what}…")
             from digitdesk.core.tfimport import import_tensorflow
 

@@ -1,6 +1,7 @@
 # Needs Qt (offscreen) and TensorFlow: real tiny training runs on the Train tab's worker thread.
 from __future__ import annotations
 
+import re
 
 import numpy as np
 import pytest
@@ -116,6 +117,36 @@ def test_stop_ends_within_one_batch_and_keeps_best_weights(window, qtbot):
     qtbot.waitUntil(lambda: tab.evaluation is not None, timeout=30_000)
     assert not tab.stop_bar.isVisible()
     assert tab.evaluation.report.count == 300
+    meta = tab.evaluation.metadata
+    assert result.epochs_run < result.epochs_trained < result.epochs_run + 1  # into the next epoch when stopped
+    assert meta["epochs"] == pytest.approx(result.epochs_trained, abs=0.005) and meta["stopped_by_user"] is True
+
+
+def test_a_run_stopped_in_its_first_epoch_says_so_on_the_tab_and_in_the_models_list(window, qtbot):
+    tab = window.train_tab
+    configure(tab, epochs=30, max_train=2000, max_test=200)
+    tab.start()
+    qtbot.waitUntil(lambda: len(tab.history.x) >= 3, timeout=TRAIN_TIMEOUT)
+    click(qtbot, tab.stop_button)
+    assert tab.status_label.text() == "Stopping after this batch…"
+    qtbot.waitUntil(lambda: not tab.running, timeout=30_000)
+    assert tab.stop_bar.isVisible()
+    text = tab.status_label.text()
+    assert "Stopping" not in text and text.startswith("Stopped after 0.") and text.endswith(" of 30 epochs."), text
+    result = tab.outcome.result
+    assert result.epochs_run == 0 and 0 < result.epochs_trained < 1
+    assert f"{tab.outcome.result.epochs_trained:.2f}".rstrip("0") in tab.stop_label.text()  # "0.05 of an epoch"
+    click(qtbot, tab.keep_button)
+    qtbot.waitUntil(lambda: tab.evaluation is not None, timeout=30_000)
+    with qtbot.waitSignal(tab.modelSaved, timeout=30_000) as saved:
+        click(qtbot, tab.results.save_button)
+    info = saved.args[0]
+    assert info.metadata["stopped_by_user"] is True and 0 < info.metadata["epochs"] < 1
+    models = window.models_tab
+    models.select(info.id)
+    details = models.details.text()
+    assert f"stopped after {info.metadata['epochs']:g} of 30 epochs" in details, details
+    assert re.search(r"\b0 epochs", details) is None  # what it said before
 
 
 def test_discarding_a_stopped_run(window, qtbot):
@@ -244,3 +275,90 @@ def test_training_on_a_folder_of_labelled_images(window, qtbot, tmp_path, mnist)
     qtbot.waitUntil(lambda: tab.evaluation is not None, timeout=TRAIN_TIMEOUT)
     assert tab.evaluation.report.count == 20  # 1/6 of 120 held out for testing
     assert "image folder" in tab.evaluation.test_source
+
+
+def test_preset_tips_state_what_each_preset_does():
+    """The tips name each preset's network and epochs, and the Quick one its measured figures (about
+    7 s and 95.5% here), not "a minute or so, about 97%"."""
+    from digitdesk.gui.train_form import PRESET_TIPS, PRESETS
+
+    for name, values in PRESETS.items():
+        tip = PRESET_TIPS[name]
+        assert tip.startswith("A tiny network" if values["arch"] == "tiny" else values["arch"]), tip
+        assert f"{values['epochs']} epochs" in tip and ("augmentation" in tip) , tip
+    quick = PRESET_TIPS["Quick"]
+    assert "7 s" in quick and "95.5%" in quick and "minute" not in quick and "97%" not in quick
+    assert "no augmentation" in quick and not PRESETS["Quick"]["augment"]
+
+
+@pytest.fixture
+def no_mnist_anywhere(monkeypatch, tmp_path):
+    """MNIST neither in $DIGITDESK_DATA nor in the Keras cache, and its download fails at once (a
+    proxy on a closed port): what a new user offline has."""
+    monkeypatch.delenv("DIGITDESK_DATA", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    for var in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    for var in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def test_mnist_missing_error_names_what_the_tab_offers(no_mnist_anywhere):
+    from digitdesk.core.errors import DataError
+    from digitdesk.core.training import TrainConfig
+    from digitdesk.gui.train_jobs import SOURCES, TrainRequest, load_data
+
+    with pytest.raises(DataError) as info:
+        load_data(TrainRequest(TrainConfig(arch="tiny"), source="mnist"))
+    message = str(info.value)
+    assert SOURCES["mnist-folder"] in message and "DIGITDESK_DATA" not in message and "pass" not in message
+
+
+def test_training_from_a_chosen_mnist_folder(window, qtbot, tmp_path, mnist_path, no_mnist_anywhere):
+    import shutil
+
+    from digitdesk.gui.settings import Settings
+    from digitdesk.gui.train_form import TrainForm
+
+    folder = tmp_path / "my mnist"
+    folder.mkdir()
+    for f in mnist_path.glob("*-ubyte.gz"):
+        shutil.copy(f, folder)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no digits here")
+    tab = window.train_tab
+    configure(tab, epochs=1, max_train=1000, max_test=200)
+    form = tab.form
+    combo = form.source_combo
+    assert "MNIST folder…" in [combo.itemText(i) for i in range(combo.count())]
+    form.source_combo.setCurrentIndex(form.source_combo.findData("mnist-folder"))
+    assert form.path_row.isVisible() and "MNIST" in form.path_edit.placeholderText()
+
+    form.path_edit.setText(str(empty))  # as Browse… sets it
+    with qtbot.waitSignal(tab.session.failed, timeout=30_000):
+        tab.start()
+    qtbot.waitUntil(lambda: not tab.running)
+    assert "holds no MNIST files" in tab.banner.text() and "empty" in tab.banner.text()
+
+    form.path_edit.setText(str(folder))
+    tab.start()
+    qtbot.waitUntil(lambda: tab.evaluation is not None, timeout=TRAIN_TIMEOUT)
+    assert tab.evaluation.report.count == 200 and "my mnist" in tab.evaluation.test_source
+    assert "my mnist" in tab.evaluation.metadata["data"]
+
+    form.source_combo.setCurrentIndex(form.source_combo.findData("folder"))  # each source keeps its own path
+    assert form.path_edit.text() == ""
+    form.path_edit.setText(str(empty))
+    form.source_combo.setCurrentIndex(form.source_combo.findData("mnist-folder"))
+    assert form.path_edit.text() == str(folder)
+
+    settings = Settings().group("train-test")
+    tab.save_state(settings)
+    restored = TrainForm()
+    qtbot.addWidget(restored)
+    restored.restore_state(settings)
+    assert restored.source() == "mnist-folder" and restored.path_edit.text() == str(folder)
+    assert restored.request().path == str(folder)
+    restored.source_combo.setCurrentIndex(restored.source_combo.findData("folder"))
+    assert restored.path_edit.text() == str(empty)
