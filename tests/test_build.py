@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from digitdesk import selftest
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_BUNDLE_BYTES = 1_100_000_000  # 1.1 GB
@@ -83,8 +86,17 @@ def test_frozen_self_test_passes_without_writing_into_the_bundle(bundle, tmp_pat
                          capture_output=True, text=True, timeout=SELF_TEST_TIMEOUT)
     print(out.stdout)
     assert out.returncode == 0, f"frozen self-test failed:\n{out.stdout}\n{_tail(out.stderr)}"
-    assert f"frozen bundle {bundle}" in out.stdout.splitlines()[0]
-    assert out.stdout.splitlines()[-1].startswith("self-test passed: 4 checks")
+    lines = out.stdout.splitlines()
+    assert f"frozen bundle {bundle}" in lines[0]
+    # Every check ran and passed: a tab that fails in the bundle (a module left out) fails CI.
+    for check in selftest.CHECKS:
+        assert any(re.match(rf"ok +{check} +\d+\.\d s  \S", line) for line in lines), (check, out.stdout)
+    window = next(line for line in lines if line.startswith("ok    window"))
+    for shown in ("Train tab's live plot", "Train tab's confusion matrix", "Train tab's misclassified gallery",
+                  "Data tab charts", "Models tab: lists"):
+        assert shown in window, (shown, window)
+    assert lines[-1].startswith(f"self-test passed: {len(selftest.CHECKS)} checks"), lines[-1]
+    assert "Traceback" not in out.stdout + out.stderr, _tail(out.stderr, 120)
     after = _snapshot(bundle)
     added = sorted(set(after) - set(before))
     removed = sorted(set(before) - set(after))
