@@ -53,6 +53,7 @@ class Reading:
 
     digits: list[DigitResult]
     stages: dict[str, np.ndarray] = field(default_factory=dict)
+    surface: np.ndarray | None = None  # outline (N x 2, image pixels) of the sheet read, if one was found
 
     @property
     def text(self) -> str:
@@ -136,15 +137,16 @@ class Recognizer:
         return np.concatenate(parts)
 
     def read(self, image: np.ndarray, keep_stages: bool = False,
-             should_stop: Callable[[], bool] | None = None) -> Reading:
-        """Find and classify every digit in ``image`` (grayscale or BGR, either polarity).
+             should_stop: Callable[[], bool] | None = None, dark_ink: bool | None = None) -> Reading:
+        """Find and classify every digit in ``image`` (grayscale or BGR, either polarity; with
+        ``dark_ink`` a plain page of that known polarity, see :func:`segment`).
 
         ``should_stop`` is called during segmentation (see :func:`segment`) and before each
         chunk of :data:`READ_CHUNK` digits is classified; once it returns True,
         :class:`~digitdesk.core.errors.Cancelled` is raised."""
-        seg = segment(image, keep_stages=keep_stages, should_stop=should_stop)
+        seg = segment(image, keep_stages=keep_stages, should_stop=should_stop, dark_ink=dark_ink)
         if not seg.regions:
-            return Reading([], seg.stages)
+            return Reading([], seg.stages, seg.surface)
         probs = self.classify_many(np.stack([r.digit28 for r in seg.regions]), READ_CHUNK, should_stop)
         digits = []
         for region, p in zip(seg.regions, probs):
@@ -154,4 +156,4 @@ class Recognizer:
                 top=[(int(d), float(p[d])) for d in order],
                 box=region.box, line=region.line, input28=region.digit28,
             ))
-        return Reading(digits, seg.stages)
+        return Reading(digits, seg.stages, seg.surface)

@@ -1,8 +1,11 @@
 """Finding the digits in a larger image (a canvas, a scan, a phone photo).
 
-Steps: grayscale -> paper/ink polarity -> divide out uneven lighting -> threshold -> remove
-ruled lines and page borders -> connected components -> merge the strokes of one digit ->
-drop specks -> split touching digits -> reading order (lines top to bottom, left to right).
+Steps: grayscale -> the writing surface (a sheet against its surround, flattened:
+:mod:`digitdesk.core.surface`) -> paper/ink polarity on that surface -> divide out uneven
+lighting -> threshold with hysteresis (faint parts of a stroke count when they join a clear
+part) -> remove printed structure: rules, grids, boxes (:mod:`digitdesk.core.structure`) ->
+connected components -> merge the strokes of one digit -> drop specks -> split touching digits
+-> reading order (lines top to bottom, left to right).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import numpy as np
 
 from digitdesk.core.errors import raise_if_stopped
 from digitdesk.core.preprocess import frame_ink, is_dark_on_light, stroke_width, to_gray
+from digitdesk.core.structure import fill_outlined, remove_structure, rule_angle, writing_height
+from digitdesk.core.surface import Surface, find_surface
 
 MIN_CONTRAST = 0.18  # weakest ink (relative to the paper) that still counts as writing
 WORK_SIDE = 1024  # images are analysed at most this large (longer side); boxes are scaled back
@@ -38,6 +43,7 @@ class Segmentation:
 
     regions: list[Region]
     stages: dict[str, np.ndarray] = field(default_factory=dict)
+    surface: np.ndarray | None = None  # outline (N x 2, image pixels) of the sheet read, if one was found
 
 
 def ink_map(gray: np.ndarray, stroke: float | None = None, dark_ink: bool | None = None) -> np.ndarray:
@@ -82,32 +88,57 @@ def ink_is_dark(gray: np.ndarray) -> bool:
     return paper > 150 and darker >= 0.002 and darker >= 3 * lighter
 
 
-def _threshold(ink: np.ndarray) -> np.ndarray:
-    u8 = np.round(ink * 255).astype(np.uint8)
+NOISE_SIGMAS = 7.0  # clear ink stands this many noise deviations above the paper
+
+
+def _ink_u8(ink: np.ndarray) -> np.ndarray:
+    return np.round(ink * 255).astype(np.uint8)
+
+
+def _paper_noise(u8: np.ndarray) -> tuple[float, float]:
+    """The paper's ink level and its noise (a robust standard deviation), from ~40k pixels."""
+    step = max(1, int((u8.size / 40_000) ** 0.5))
+    sample = u8[::step, ::step].astype(np.float32)
+    paper = float(np.median(sample))
+    return paper, 1.4826 * float(np.median(np.abs(sample - paper)))
+
+
+def _threshold(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The writing and the faint marks.
+
+    The writing: ink above Otsu's level (at least a floor, and well above the paper's noise:
+    grain, sensor noise, JPEG), plus fainter ink down to half that level where it joins it: a
+    pencil stroke's light parts, a calligraphic pen's hairlines. The faint marks: anything
+    clearly above the noise, where printed rules (often lighter than the writing) are looked
+    for. On noisy paper, measured on the ink lightly smoothed (keeps strokes, flattens noise)."""
+    u8 = _ink_u8(ink)
     if int(u8.max()) < MIN_CONTRAST * 255:
-        return np.zeros_like(u8)
+        return np.zeros_like(u8), np.zeros_like(u8)
+    paper, noise = _paper_noise(u8)
+    if noise >= 1.0:  # noisy paper: measure on the ink lightly smoothed (clean images stay crisp)
+        u8 = _ink_u8(cv2.GaussianBlur(ink, (0, 0), 1.0))
+        paper, noise = _paper_noise(u8)
     otsu, _ = cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    t = max(otsu, MIN_CONTRAST * 255 * 0.6)
-    return (u8 > t).astype(np.uint8) * 255
-
-
-def _remove_lines(binary: np.ndarray) -> np.ndarray:
-    """Remove horizontal runs spanning most of the width (ruled lines, page edges) and
-    vertical ones spanning most of the height near the left or right edge."""
-    h, w = binary.shape
-    out = binary
-    if w >= 40:
-        horiz = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (int(w * 0.75), 1)))
-        if horiz.any():
-            out = cv2.subtract(out, cv2.dilate(horiz, np.ones((3, 1), np.uint8)))
-    if h >= 40:
-        vert = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, int(h * 0.8))))
-        if vert.any():
-            edge = np.zeros_like(vert)
-            margin = max(2, w // 8)
-            edge[:, :margin], edge[:, w - margin :] = vert[:, :margin], vert[:, w - margin :]
-            out = cv2.subtract(out, cv2.dilate(edge, np.ones((1, 3), np.uint8)))
-    return out
+    t = max(otsu, MIN_CONTRAST * 255 * 0.6, paper + NOISE_SIGMAS * noise)
+    strong = u8 > t
+    faint = (u8 > max(0.3 * t, paper + 0.5 * NOISE_SIGMAS * noise)).astype(np.uint8) * 255
+    if noise < 1.0:  # a clean image (a canvas, a clean scan): no faint strokes to recover
+        return strong.astype(np.uint8) * 255, faint
+    weak = (u8 > max(0.5 * t, MIN_CONTRAST * 255 * 0.4, paper + 0.5 * NOISE_SIGMAS * noise)).astype(np.uint8)
+    sw = stroke_width(strong.astype(np.uint8))
+    if sw is not None:
+        # Faint ink counts where it is no broader than the strokes: a soft shadow across the
+        # writing is broad and stays out.
+        k = int(2 * max(sw, 1.5)) | 1
+        broad = cv2.morphologyEx(weak, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        weak[(broad > 0) & ~strong] = 0
+    n, labels = cv2.connectedComponents(weak, connectivity=8)
+    if n <= 1:
+        return strong.astype(np.uint8) * 255, faint
+    keep = np.zeros(n, bool)
+    keep[np.unique(labels[strong])] = True
+    keep[0] = False
+    return keep[labels].astype(np.uint8) * 255, faint
 
 
 @dataclass
@@ -159,6 +190,19 @@ def _should_merge(a: _Blob, b: _Blob, typical_h: float) -> bool:
     if gap > 0.3 * max(a.h, b.h, typical_h * 0.5):
         return False
     return max(a.y1, b.y1) - min(a.y0, b.y0) <= 1.5 * typical_h
+
+
+def _drop_edge_slivers(blobs: list[_Blob], width: int, height: int) -> list[_Blob]:
+    """Drop what touches the image's edge and is taller than the writing away from it: the
+    edge of the sheet, the desk beyond it, a shadow. (Writing cut off by the edge is lost
+    anyway; a digit that merely touches it is no taller than the others.)"""
+    inner = [b for b in blobs if b.x0 > 0 and b.y0 > 0 and b.x1 < width and b.y1 < height]
+    if not inner:
+        return [b for b in blobs if min(b.w, b.h) > 3]  # a line's end at the edge is no digit
+    if len(inner) == len(blobs):
+        return blobs
+    limit = 1.6 * _typical_height(inner)
+    return [b for b in blobs if b in inner or b.h <= limit]
 
 
 def _typical_height(blobs: list[_Blob]) -> float:
@@ -301,13 +345,24 @@ def _scale_box(box: tuple[int, int, int, int], scale: float, width: int, height:
     return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
 
 
+def _bounding(corners: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
+    """The box ``(x, y, w, h)`` around ``corners`` (image pixels), clipped to the image."""
+    x0 = int(np.clip(np.floor(corners[:, 0].min()), 0, width - 1))
+    y0 = int(np.clip(np.floor(corners[:, 1].min()), 0, height - 1))
+    x1 = int(np.clip(np.ceil(corners[:, 0].max()), x0 + 1, width))
+    y1 = int(np.clip(np.ceil(corners[:, 1].max()), y0 + 1, height))
+    return x0, y0, x1 - x0, y1 - y0
+
+
 def segment(image: np.ndarray, keep_stages: bool = False,
-            should_stop: Callable[[], bool] | None = None) -> Segmentation:
+            should_stop: Callable[[], bool] | None = None, dark_ink: bool | None = None) -> Segmentation:
     """Find every digit in ``image`` (grayscale or BGR, either polarity), in reading order.
 
-    ``should_stop`` is called between the stages and inside the long loops (a thread-safe flag,
-    e.g. a closing window's); once it returns True, :class:`~digitdesk.core.errors.Cancelled`
-    is raised."""
+    ``dark_ink``: the polarity, when the caller knows it and the image is a plain page (the Draw
+    tab's canvas): no surface is looked for and the polarity is not guessed. ``should_stop`` is
+    called between the stages and inside the long loops (a thread-safe flag, e.g. a closing
+    window's); once it returns True, :class:`~digitdesk.core.errors.Cancelled` is raised.
+    ``Segmentation.surface`` is the sheet found (outline in image pixels), if any."""
     check = _stop_check(should_stop)
     check()
     gray = to_gray(image)
@@ -316,24 +371,44 @@ def segment(image: np.ndarray, keep_stages: bool = False,
     if max(h0, w0) > WORK_SIDE:
         scale = WORK_SIDE / max(h0, w0)
         gray = cv2.resize(gray, (max(1, round(w0 * scale)), max(1, round(h0 * scale))), interpolation=cv2.INTER_AREA)
-    h, w = gray.shape
     stages: dict[str, np.ndarray] = {"gray": gray} if keep_stages else {}
-    if h < 4 or w < 4:
+    if min(gray.shape) < 4:
         return Segmentation([], stages)
+    image_size = gray.shape[1], gray.shape[0]  # the working scale, before any flattening
+    surface = find_surface(gray) if dark_ink is None and min(gray.shape) >= 32 else None
+    if surface is not None:
+        if keep_stages:
+            stages["surface"] = _draw_outline(gray, surface)
+        gray = surface.flatten(gray)
+    h, w = gray.shape
     min_area = max(4, int(h * w * 2e-5))
     check()
-    dark_ink = ink_is_dark(gray)
+    if dark_ink is None:
+        dark_ink = ink_is_dark(gray)
     ink = ink_map(gray, dark_ink=dark_ink)
-    binary = _threshold(ink)
+    binary, faint = _threshold(ink)
     check()
     sw = stroke_width(binary)
     if sw is not None and 3 * sw < 0.6 * max(h, w) / 8:
         # Thin strokes: estimate the paper more locally, so shadows and lighting edges
         # are not mistaken for ink.
         ink = ink_map(gray, stroke=max(sw, 1.5), dark_ink=dark_ink)
-        binary = _threshold(ink)
+        binary, faint = _threshold(ink)
         check()
-    binary = _remove_lines(binary)
+    to_work = surface.matrix if surface is not None else np.eye(3)
+    angle = rule_angle(faint, writing_height(binary))
+    if angle is not None and abs(angle) >= 0.7:  # turn the rules level: they are found as level runs
+        turn = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), [0, 0, 1]])
+        ink = cv2.warpAffine(ink, turn[:2], (w, h), flags=cv2.INTER_LINEAR)
+        binary = cv2.warpAffine(binary, turn[:2], (w, h), flags=cv2.INTER_NEAREST)
+        faint = cv2.warpAffine(faint, turn[:2], (w, h), flags=cv2.INTER_NEAREST)
+        to_work = turn @ to_work
+    thresholded = binary
+    binary, printed = remove_structure(binary, faint, _ink_u8(cv2.GaussianBlur(ink, (0, 0), 1.0)))
+    filled = fill_outlined(binary, writing_height(binary))
+    if filled is not binary:
+        ink = np.maximum(ink, (filled > binary).astype(np.float32) * float(np.percentile(ink[binary > 0], 90)) if binary.any() else ink)
+        binary = filled
     n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     check()
     blobs = []
@@ -345,6 +420,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
             continue  # page border or a ruled line
         blobs.append(_Blob(x, y, x + bw, y + bh, [i], area))
     blobs = _merge_strokes(_drop_frames(blobs, h * w), should_stop)
+    blobs = _drop_edge_slivers(blobs, w, h)
     if blobs:
         typical_h = _typical_height(blobs)
         blobs = [b for b in blobs if b.h >= 0.4 * typical_h and b.area >= 0.02 * typical_h ** 2]
@@ -366,14 +442,37 @@ def segment(image: np.ndarray, keep_stages: bool = False,
         (x, y, bw, bh), mask = pieces[i]
         soft = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         crop = np.where(soft, ink[y : y + bh, x : x + bw], 0.0)
-        box = (x, y, bw, bh) if scale == 1.0 else _scale_box((x, y, bw, bh), scale, w0, h0)
+        if not np.array_equal(to_work, np.eye(3)):
+            corners = np.float32([[x, y], [x + bw, y], [x + bw, y + bh], [x, y + bh]])
+            corners = cv2.perspectiveTransform(corners[None], np.linalg.inv(to_work))[0]
+            box = _bounding(corners / scale, w0, h0)
+        else:
+            box = (x, y, bw, bh) if scale == 1.0 else _scale_box((x, y, bw, bh), scale, w0, h0)
         regions.append(Region(box, line, frame_ink(crop)))
     if keep_stages:
         stages["ink"] = np.round(ink * 255).astype(np.uint8)
-        stages["binary"] = binary
+        stages["binary"] = thresholded
+        if printed.any():
+            vis = cv2.cvtColor(255 - binary, cv2.COLOR_GRAY2BGR)
+            vis[printed > 0] = (60, 60, 230)  # what was removed, in red
+            stages["structure"] = vis
         vis = cv2.cvtColor(255 - binary, cv2.COLOR_GRAY2BGR)
-        for r in regions:
-            x, y, bw, bh = (int(round(v * scale)) for v in r.box)
+        for (x, y, bw, bh), _mask in pieces:
             cv2.rectangle(vis, (x, y), (x + bw - 1, y + bh - 1), (0, 160, 0), max(1, round(max(h, w) / 400)))
         stages["components"] = vis
-    return Segmentation(regions, stages)
+        if not np.array_equal(to_work, np.eye(3)):  # the stages view overlays boxes in image pixels
+            back = np.linalg.inv(to_work)
+            for key in ("ink", "binary", "structure", "components"):
+                if key in stages:
+                    stages[key] = cv2.warpPerspective(stages[key], back, image_size, flags=cv2.INTER_NEAREST,
+                                                      borderValue=(0, 0, 0) if key in ("ink", "binary") else (255, 255, 255))
+    outline = None if surface is None else (surface.outline / scale).astype(np.float32)
+    return Segmentation(regions, stages, outline)
+
+
+def _draw_outline(gray: np.ndarray, surface: Surface) -> np.ndarray:
+    """The image with the surface's outline drawn in green (the stages view)."""
+    vis = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+    pts = np.round(surface.outline).astype(np.int32).reshape(-1, 1, 2)
+    cv2.polylines(vis, [pts], True, (0, 200, 0), max(2, round(max(gray.shape) / 300)), cv2.LINE_AA)
+    return vis

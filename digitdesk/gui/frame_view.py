@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from digitdesk.gui.image_view import Overlay
@@ -25,6 +25,7 @@ class FrameView(QWidget):
         self.setMinimumSize(320, 240)
         self._frame = QImage()
         self._overlays: list[Overlay] = []
+        self._outline: list[tuple[float, float]] | None = None  # the sheet read, in frame pixels
         self._roi: tuple[float, float, float, float] | None = None
         self._drag_from: QPointF | None = None
         self._message = "Camera off"
@@ -44,6 +45,11 @@ class FrameView(QWidget):
 
     def set_overlays(self, overlays: list[Overlay]) -> None:
         self._overlays = overlays
+        self.update()
+
+    def set_outline(self, points: "list[tuple[float, float]] | None") -> None:
+        """The outline of the sheet being read (frame pixels), drawn under the boxes; None: none."""
+        self._outline = points
         self.update()
 
     def set_message(self, text: str) -> None:
@@ -90,6 +96,10 @@ class FrameView(QWidget):
                 p.setPen(QPen(QColor(255, 255, 255, 220), 2, Qt.PenStyle.DashLine))
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawRect(r)
+            if self._outline:
+                p.setPen(QPen(QColor(80, 200, 255, 230), 2, Qt.PenStyle.DashLine))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawPolygon(QPolygonF([QPointF(target.x() + x * s, target.y() + y * s) for x, y in self._outline]))
             p.setFont(self._tag_font)
             fm = p.fontMetrics()
             for o in self._overlays:

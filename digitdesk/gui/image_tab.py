@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from digitdesk.core.recognizer import Reading, Recognizer
     from digitdesk.gui.corrections import SampleCollector
 
-STAGES = [("Photo", None), ("Grayscale", "gray"), ("Ink strength", "ink"), ("Threshold", "binary"),
-          ("Components", "components")]
+STAGES = [("Photo", None), ("Grayscale", "gray"), ("Sheet found", "surface"), ("Ink strength", "ink"),
+          ("Threshold", "binary"), ("Printed lines removed", "structure"), ("Components", "components")]
 OPEN_FILTER = "Images ({})".format(" ".join(f"*{e}" for e in SUPPORTED_EXTENSIONS)) + ";;All files (*)"
 
 

@@ -336,6 +336,8 @@ class WebcamTab(QWidget):
         self.preview.set_overlays([Overlay((d.box[0] + ox, d.box[1] + oy, d.box[2], d.box[3]),
                                            f"{d.digit}?" if d.uncertain else str(d.digit), d.uncertain)
                                    for d in reading.digits])
+        self.preview.set_outline(None if reading.surface is None
+                                 else [(float(x) + ox, float(y) + oy) for x, y in reading.surface])
         uncertain = any(d.uncertain for d in reading.digits)
         self.result_label.setText(reading.text.replace("\n", " ") if reading.digits else "")
         c = colors(self.palette())
@@ -393,6 +395,7 @@ class WebcamTab(QWidget):
     def _toggle_roi(self, on: bool) -> None:
         self.preview.set_roi(DEFAULT_ROI if on else None)
         self.preview.set_overlays([])
+        self.preview.set_outline(None)
         self._read_still()
 
     @Slot()

@@ -1,0 +1,204 @@
+"""Printed structure on the paper is not writing: ruled lines, margin lines, squared-paper grids,
+the boxes and combs of forms.
+
+They are found in the thresholded ink as long straight runs (much longer than a digit is wide or
+tall), plus the short straight ticks and box sides that stand on those runs. They are removed,
+except where a written stroke crosses them: there the stroke is put back, so a 7 crossed by a
+ruled line stays one 7.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+MIN_RULE_FRACTION = 1 / 7  # a rule is at least this fraction of the page's width (or height)
+MIN_RULE_PX = 40
+
+
+def _runs(binary: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
+    """Pixels of ``binary`` on straight runs at least ``length`` long, allowing a gentle slope
+    and small breaks (the runs are found in a copy thickened across them by a few pixels and
+    with gaps of a few pixels along them closed: a thin printed line thresholds ragged)."""
+    if horizontal:
+        across, gaps = np.ones((5, 1), np.uint8), np.ones((1, 7), np.uint8)
+        along = cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1))
+    else:
+        across, gaps = np.ones((1, 5), np.uint8), np.ones((7, 1), np.uint8)
+        along = cv2.getStructuringElement(cv2.MORPH_RECT, (1, length))
+    thick = cv2.morphologyEx(cv2.dilate(binary, across), cv2.MORPH_CLOSE, gaps)
+    band = cv2.morphologyEx(thick, cv2.MORPH_OPEN, along)
+    if not band.any():
+        return band
+    return cv2.bitwise_and(binary, cv2.dilate(band, np.ones((3, 3), np.uint8)))
+
+
+def _thickness(lines: np.ndarray, horizontal: bool) -> int:
+    """The typical thickness of the runs in ``lines``: pixels across a run, median over the
+    cross-sections that meet any."""
+    a = lines > 0
+    axis = 0 if horizontal else 1
+    per = a.sum(axis=axis)
+    runs = (np.diff(a.astype(np.int8), axis=axis) > 0).sum(axis=axis) + a.take(0, axis=axis)
+    keep = runs > 0
+    return max(1, int(round(float(np.median(per[keep] / runs[keep]))))) if keep.any() else 1
+
+
+def writing_height(binary: np.ndarray) -> float | None:
+    """The typical height of the written marks in ``binary``, ignoring rules and whatever is
+    glued to them (long thin boxes), solid blots and specks; None if nothing looks like writing."""
+    h, w = binary.shape
+    n, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    if n <= 1:
+        return None
+    st = stats[1:]
+    bw, bh, area = st[:, 2], st[:, 3], st[:, 4]
+    ok = ((bh >= 6) & (bw * bh < 0.5 * h * w) & (np.maximum(bw / bh, bh / np.maximum(bw, 1)) < 6)
+          & (area < 0.9 * bw * bh) & (area >= 0.04 * bw * bh) & (area >= max(4, h * w * 2e-5)))
+    if not ok.any():
+        return None
+    heights = bh[ok]
+    return float(np.median(heights[heights >= 0.5 * np.percentile(heights, 90)]))
+
+
+def _restore_crossings(without: np.ndarray, lines: np.ndarray, thick: int, horizontal: bool) -> np.ndarray:
+    """Pixels of ``lines`` that join writing above and below a horizontal run (left and right
+    of a vertical one): a stroke that crosses the run."""
+    k = thick + 9  # the run found, widened by the slope allowance (4) and a pixel each side
+    kernel = np.ones((k, 1), np.uint8) if horizontal else np.ones((1, k), np.uint8)
+    closed = cv2.morphologyEx(without, cv2.MORPH_CLOSE, kernel)
+    return cv2.bitwise_and(closed, lines)
+
+
+def _standing_strokes(rest: np.ndarray, rules: np.ndarray, horizontal_rules: bool, thick: int,
+                      digit_h: float | None) -> np.ndarray:
+    """Straight strokes as thin as the rules, at right angles to them, standing on them: the
+    sides of printed boxes (touching a rule at both ends) and the ticks of a comb (short, at one
+    end). A written 1 on a ruled line is kept: it is taller than a tick and meets one rule."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(rest, connectivity=8)
+    if n <= 1:
+        return np.zeros_like(rest)
+    grown = cv2.dilate(rules, np.ones((5, 5), np.uint8)) > 0
+    out = np.zeros_like(rest)
+    thin = max(3, 2 * thick + 1)
+    for i in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        long_side, short_side = (h, w) if horizontal_rules else (w, h)
+        if long_side < 6 or short_side > thin or area < 0.5 * long_side * max(1, short_side - 1):
+            continue  # not a thin, solid, straight stroke across the rules
+        comp = labels[y : y + h, x : x + w] == i
+        near = grown[y : y + h, x : x + w] & comp
+        if horizontal_rules:
+            ends = (near[:2].any(), near[-2:].any())
+        else:
+            ends = (near[:, :2].any(), near[:, -2:].any())
+        tick = any(ends) and digit_h is not None and long_side <= 0.6 * digit_h
+        if all(ends) or tick:
+            out[labels == i] = 255
+    return out
+
+
+def _darker_than_rules(on_rules: np.ndarray, lines: np.ndarray, strength: np.ndarray | None) -> np.ndarray:
+    """Pixels of the writing on a rule whose ink is clearly stronger than the rule's own (the
+    median over the rule, which is mostly rule): a stroke running along a rule (a loop's bottom
+    resting on it) that crossing tests miss. Rules as strong as the writing give nothing."""
+    if strength is None or not lines.any():
+        return np.zeros_like(on_rules)
+    level = float(np.median(strength[lines > 0]))
+    return ((on_rules > 0) & (strength > max(1.6 * level, level + 40))).astype(np.uint8) * 255
+
+
+def remove_structure(binary: np.ndarray, faint: np.ndarray | None = None, strength: np.ndarray | None = None,
+                     digit_h: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``binary`` (uint8 0/255: the writing) without rules, grids, boxes and combs, and the mask
+    of what was removed. Rules are looked for in ``faint`` (every mark above the noise, default
+    ``binary``: printed lines are often lighter than the writing and only partly in it). A rule
+    is a straight run at least three digit heights long (``digit_h``, default
+    :func:`writing_height`; without writing, a seventh of the page). Written strokes that cross
+    a rule are kept whole, and so are strokes along a rule whose ink (``strength``, uint8) is
+    clearly stronger than the rule's."""
+    h, w = binary.shape
+    faint = binary if faint is None else cv2.bitwise_or(faint, binary)
+    if digit_h is None:
+        digit_h = writing_height(binary)
+    removed = np.zeros_like(binary)
+    out = binary
+    for horizontal in (True, False):
+        side = w if horizontal else h
+        length = max(MIN_RULE_PX, int(3 * digit_h) if digit_h else int(side * MIN_RULE_FRACTION))
+        if length > side:
+            continue
+        lines = _runs(faint, length, horizontal)
+        if not lines.any():
+            continue
+        thick = _thickness(lines, horizontal)
+        on_rules = cv2.bitwise_and(out, lines)
+        without = cv2.subtract(out, lines)
+        crossing = cv2.bitwise_and(_restore_crossings(without, lines, thick, horizontal), on_rules)
+        crossing = cv2.bitwise_or(crossing, _darker_than_rules(on_rules, lines, strength))
+        rule_only = cv2.subtract(lines, crossing)
+        out = cv2.bitwise_or(without, crossing)
+        faint = cv2.subtract(faint, rule_only)
+        standing = _standing_strokes(out, rule_only, horizontal, thick, digit_h)
+        out = cv2.subtract(out, standing)
+        faint = cv2.subtract(faint, standing)
+        removed = cv2.bitwise_or(removed, cv2.bitwise_or(rule_only, standing))
+    return out, removed
+
+
+def rule_angle(faint: np.ndarray, digit_h: float | None = None) -> float | None:
+    """The slope in degrees of the page's rules (straight lines within 15 degrees of horizontal,
+    a quarter of the page and three digit heights ``digit_h`` long at least, found in ``faint``
+    by a Hough transform at most 512 px wide), or None if there are fewer than three: a photo
+    taken at a slight angle turns its rules and margins."""
+    h, w = faint.shape
+    f = min(1.0, 512 / max(h, w))
+    small = cv2.resize(faint, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else faint
+    small = (small > 0).astype(np.uint8) * 255
+    min_length = max(small.shape[1] // 4, int(3 * digit_h * f) if digit_h else 0)
+    if min_length >= small.shape[1]:
+        return None
+    lines = cv2.HoughLinesP(small, 1, np.pi / 720, threshold=max(20, small.shape[1] // 8),
+                            minLineLength=min_length, maxLineGap=8)
+    if lines is None:
+        return None
+    lines = lines.reshape(-1, 4).astype(np.float64)
+    x0, y0, x1, y1 = (lines[:, i] for i in range(4))
+    angle = np.degrees(np.arctan2(y1 - y0, x1 - x0))
+    angle = np.where(angle > 90, angle - 180, np.where(angle < -90, angle + 180, angle))
+    length = np.hypot(x1 - x0, y1 - y0)
+    near = np.abs(angle) <= 15
+    if near.sum() < 3:
+        return None
+    order = np.argsort(angle[near])
+    a, wgt = angle[near][order], length[near][order]
+    return float(a[np.searchsorted(np.cumsum(wgt), wgt.sum() / 2)])  # the length-weighted median
+
+
+def fill_outlined(binary: np.ndarray, digit_h: float | None = None) -> np.ndarray:
+    """Fill the bodies of hollow (outlined) strokes: a hole in the writing that is a long, narrow
+    band (as wide as a stroke, several times longer than wide) is the inside of a stroke drawn
+    as its outline; round holes (the loops of 0, 6, 8, 9) stay open."""
+    inverse = cv2.bitwise_not(binary)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(inverse, connectivity=4)
+    if n <= 2:
+        return binary
+    h, w = binary.shape
+    out = binary.copy()
+    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    for i in range(1, n):
+        x, y, bw, bh, area = (int(v) for v in stats[i])
+        if i == biggest or area < 12 or x == 0 or y == 0 or x + bw == w or y + bh == h:
+            continue  # the background, a speck of paper, or paper open to the edge
+        if digit_h is not None and max(bw, bh) > 2 * digit_h:
+            continue
+        hole = (labels[y : y + bh, x : x + bw] == i).astype(np.uint8)
+        width = 2 * float(cv2.distanceTransform(cv2.copyMakeBorder(hole, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0),
+                                                cv2.DIST_L2, 3).max())
+        if width <= 0:
+            continue
+        elongation = area / (width / 2) ** 2  # about 3 for a round hole, 4 L / W for a band
+        narrow = digit_h is None or width <= 0.22 * digit_h
+        if elongation >= 20 and narrow:
+            out[y : y + bh, x : x + bw][hole > 0] = 255
+    return out

@@ -1,0 +1,140 @@
+"""The writing surface: the sheet, card or note the digits are written on, found in a photo or a
+webcam frame whatever surrounds it (a desk, hands, a keyboard, a wall), and flattened.
+
+A surface is a large, bright, even region with four corners and sharp edges, set off from what
+surrounds it. It is warped to a rectangle (a sheet held at an angle reads as if seen straight
+on), and reading then works inside it only, with the ink polarity decided there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+ANALYSIS_SIDE = 256  # the surface is looked for at this size (longer side)
+MIN_AREA = 0.06  # of the image: smaller bright regions are not the surface
+MAX_AREA = 0.93  # of the image: a region this large is the whole picture (no surround to cut)
+MIN_STEP = 28  # grey levels between the surface and its surround
+MIN_SURROUND = 0.07  # of the image outside the surface, for it to count as set off
+MIN_SOLIDITY = 0.88  # area over convex hull area: a sheet is convex, a patch of light is not
+MIN_EDGE = 0.12  # the step across the outline per pixel, over the whole step: an edge, not a light fall-off
+
+
+@dataclass
+class Surface:
+    """Where the writing is: ``outline`` (4x2 float32, image pixels, clockwise from top-left),
+    flattened by ``matrix`` (3x3, image -> flat) to ``size`` (w, h)."""
+
+    outline: np.ndarray
+    matrix: np.ndarray
+    size: tuple[int, int]
+
+    def flatten(self, gray: np.ndarray) -> np.ndarray:
+        """The surface alone, warped flat."""
+        return cv2.warpPerspective(gray, self.matrix, self.size, flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_REPLICATE)
+
+
+def _order(quad: np.ndarray) -> np.ndarray:
+    """Corners clockwise from the top-left."""
+    q = quad.reshape(4, 2).astype(np.float32)
+    s, d = q.sum(axis=1), np.diff(q, axis=1).ravel()
+    return np.float32([q[np.argmin(s)], q[np.argmin(d)], q[np.argmax(s)], q[np.argmax(d)]])
+
+
+def _quad_of(contour: np.ndarray) -> np.ndarray | None:
+    """Four corners that fit the region's outline closely, or None."""
+    hull = cv2.convexHull(contour)
+    area = cv2.contourArea(hull)
+    if area <= 0:
+        return None
+    peri = cv2.arcLength(hull, True)
+    for eps in (0.02, 0.03, 0.045, 0.06):
+        approx = cv2.approxPolyDP(hull, eps * peri, True)
+        if len(approx) == 4 and cv2.isContourConvex(approx):
+            if cv2.contourArea(approx) >= 0.9 * area:
+                return _order(approx)
+            return None
+    return None
+
+
+def _edge_strength(level: np.ndarray, contour: np.ndarray, step: float) -> float:
+    """How sharp the region's outline is, where it does not run along the image's border: the
+    brightness change per pixel across it over the whole step (an edge, the border of a sheet,
+    scores high; the soft fall-off of light across one surface, low)."""
+    gx = cv2.Sobel(level, cv2.CV_32F, 1, 0, ksize=3) / 8
+    gy = cv2.Sobel(level, cv2.CV_32F, 0, 1, ksize=3) / 8
+    grad = cv2.dilate(np.hypot(gx, gy), np.ones((3, 3), np.uint8))
+    pts = contour.reshape(-1, 2)
+    h, w = level.shape
+    inner = (pts[:, 0] > 1) & (pts[:, 0] < w - 2) & (pts[:, 1] > 1) & (pts[:, 1] < h - 2)
+    if inner.sum() < 8:
+        return 0.0
+    return float(np.median(grad[pts[inner, 1], pts[inner, 0]])) / max(step, 1.0)
+
+
+def _candidate(level: np.ndarray, t: float, k: int) -> tuple[float, np.ndarray] | None:
+    """The largest region brighter than ``t`` as a possible surface: (score, four corners), or
+    None if it is too small or large, not set off from its surround, uneven, not convex,
+    without a sharp outline or without four corners (a patch of light, paper between thick
+    strokes)."""
+    sh, sw = level.shape
+    bright = cv2.morphologyEx((level > t).astype(np.uint8) * 255, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
+    if n <= 1:
+        return None
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    area = stats[best, cv2.CC_STAT_AREA] / (sh * sw)
+    if not (MIN_AREA <= area <= MAX_AREA):
+        return None
+    region = (labels == best).astype(np.uint8) * 255
+    region = cv2.morphologyEx(region, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    inside, outside = level[region > 0], level[region == 0]
+    if outside.size < MIN_SURROUND * sh * sw:
+        return None
+    step = float(np.median(inside)) - float(np.median(outside))
+    if step < MIN_STEP or float(inside.std()) > 0.5 * step + 12:
+        return None  # not set off, or not an even surface (a bright part of a busy scene)
+    contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    contour = max(contours, key=cv2.contourArea)
+    hull_area = cv2.contourArea(cv2.convexHull(contour))
+    solidity = cv2.contourArea(contour) / hull_area if hull_area > 0 else 0.0
+    if solidity < MIN_SOLIDITY:
+        return None
+    edge = _edge_strength(level, contour, step)
+    if edge < MIN_EDGE:
+        return None
+    quad = _quad_of(contour)
+    return None if quad is None else (edge * solidity * area ** 0.25, quad)
+
+
+def find_surface(gray: np.ndarray) -> Surface | None:
+    """The sheet in ``gray`` (uint8) if one stands out from a darker surround, else None (the
+    whole image is the page: a scan, a close-up photo, a canvas). Several brightness levels are
+    tried (Otsu's and a range of percentiles): a sheet may be only a little lighter than a
+    blotchy wall behind it."""
+    h, w = gray.shape
+    f = ANALYSIS_SIDE / max(h, w)
+    small = cv2.resize(gray, (max(8, round(w * f)), max(8, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else gray
+    f = small.shape[1] / w
+    # Writing and rules are thin: a closing wider than them leaves the paper level everywhere.
+    k = max(3, int(max(small.shape) / 32) | 1)
+    level = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    level = cv2.GaussianBlur(level, (0, 0), 1.5)
+    otsu, _ = cv2.threshold(level, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    levels = [float(otsu), *np.percentile(level, (30, 45, 60, 70, 80, 88)).tolist()]
+    found = [c for t in levels if (c := _candidate(level, t, k)) is not None]
+    if not found:
+        return None
+    _score, quad = max(found, key=lambda c: c[0])
+    quad = quad / f
+    # Pull the corners in a little: the sheet's edge (and its shadow) is no writing.
+    centre = quad.mean(axis=0)
+    quad = (centre + (quad - centre) * 0.97).astype(np.float32)
+    top, right = np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[1])
+    bottom, left = np.linalg.norm(quad[2] - quad[3]), np.linalg.norm(quad[3] - quad[0])
+    size = (max(8, int(round(max(top, bottom)))), max(8, int(round(max(left, right)))))
+    target = np.float32([[0, 0], [size[0] - 1, 0], [size[0] - 1, size[1] - 1], [0, size[1] - 1]])
+    return Surface(quad, cv2.getPerspectiveTransform(quad, target), size)

@@ -1,0 +1,144 @@
+# No Qt. The writing surface, printed structure and faint strokes (issue 11), on real images
+# through real OpenCV: each test fails when its step of the pipeline is turned off.
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from digitdesk.core import segment as seg_module
+from digitdesk.core.segment import segment
+from digitdesk.core.structure import fill_outlined, remove_structure, rule_angle
+from digitdesk.core.surface import find_surface
+
+
+def _page(h: int = 600, w: int = 800, rules: bool = True, colour=(215, 185, 160)) -> np.ndarray:
+    """A notebook page: off-white paper, ruled lines 40 px apart in ``colour`` (BGR), a margin."""
+    page = np.full((h, w, 3), (236, 240, 242), np.uint8)
+    if rules:
+        for y in range(60, h, 40):
+            cv2.line(page, (0, y), (w - 1, y), colour, 1, cv2.LINE_AA)
+        cv2.line(page, (90, 0), (90, h - 1), (150, 150, 230), 1, cv2.LINE_AA)
+    return page
+
+
+def _write(page: np.ndarray, text: str, x: int, baseline: int, scale: float = 1.6, thickness: int = 4) -> None:
+    cv2.putText(page, text, (x, baseline), cv2.FONT_HERSHEY_SIMPLEX, scale, (60, 40, 30), thickness, cv2.LINE_AA)
+
+
+def _noisy(img: np.ndarray, sigma: float = 3.0, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.clip(img + rng.normal(0, sigma, img.shape), 0, 255).astype(np.uint8)
+
+
+def test_a_blank_ruled_page_has_no_digits():
+    assert segment(_noisy(_page())).regions == []
+
+
+@pytest.mark.parametrize("colour", [(215, 185, 160), (120, 90, 70)], ids=["light rules", "dark rules"])
+def test_ruled_lines_through_digits_leave_each_digit_whole(colour):
+    page = _page(colour=colour)
+    for i, d in enumerate("741"):  # the rule at y=220 crosses their middles, the one at 260 is below
+        _write(page, d, 200 + 100 * i, 250, scale=2.2, thickness=5)
+    regions = segment(_noisy(page)).regions
+    assert len(regions) == 3, [r.box for r in regions]
+    heights = [r.box[3] for r in regions]
+    assert min(heights) >= 40, heights  # strokes kept where the rules cross them
+
+
+def test_remove_structure_takes_rules_but_not_the_crossing_stroke():
+    binary = np.zeros((200, 400), np.uint8)
+    cv2.line(binary, (0, 100), (399, 100), 255, 2)  # a rule
+    cv2.line(binary, (200, 70), (200, 130), 255, 5)  # a stroke crossing it
+    out, removed = remove_structure(binary, digit_h=60)
+    assert out[100, 50] == 0 and removed[100, 50] == 255  # the rule is gone
+    assert out[100, 200] == 255  # the stroke is whole where it crosses
+    n, _ = cv2.connectedComponents(out)
+    assert n - 1 == 1
+
+
+def test_form_boxes_are_not_read_as_ones():
+    page = np.full((300, 700, 3), 245, np.uint8)
+    for i in range(6):  # a row of six printed boxes, three written in
+        cv2.rectangle(page, (60 + i * 90, 100), (60 + (i + 1) * 90, 200), (160, 120, 90), 2)
+    for i, d in enumerate("305"):
+        _write(page, d, 80 + i * 90, 180, scale=2.0, thickness=5)
+    assert [r for r in segment(_noisy(page)).regions].__len__() == 3
+
+
+def test_a_sheet_held_at_an_angle_in_a_dark_room_is_found_and_read(recognizer):
+    sheet = np.full((400, 560, 3), 225, np.uint8)
+    _write(sheet, "2048", 70, 250, scale=3.2, thickness=9)
+    frame = np.full((480, 640, 3), 55, np.uint8)  # a dim room
+    quad = np.float32([[130, 70], [540, 100], [520, 400], [110, 380]])
+    matrix = cv2.getPerspectiveTransform(np.float32([[0, 0], [559, 0], [559, 399], [0, 399]]), quad)
+    warped = cv2.warpPerspective(sheet, matrix, (640, 480), borderValue=(55, 55, 55))
+    mask = cv2.warpPerspective(np.full((400, 560), 255, np.uint8), matrix, (640, 480))
+    frame[mask > 0] = warped[mask > 0]
+    frame = _noisy(frame, 4.0)
+    surface = find_surface(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+    assert surface is not None
+    assert np.abs(surface.outline - quad).max() < 25  # its corners, within a few pixels
+    reading = recognizer.read(frame)
+    assert reading.text == "2048"
+    assert reading.surface is not None
+
+
+def test_no_surface_on_a_plain_page_or_a_close_up():
+    page = _page(rules=False)
+    _write(page, "0", 300, 400, scale=9, thickness=40)  # a big thick 0: its inside is no sheet
+    assert find_surface(cv2.cvtColor(page, cv2.COLOR_BGR2GRAY)) is None
+
+
+def test_rules_photographed_at_a_slant_are_levelled():
+    page = _page()
+    turn = cv2.getRotationMatrix2D((400, 300), 3.0, 1.0)
+    slanted = cv2.warpAffine(page, turn, (800, 600), borderMode=cv2.BORDER_REPLICATE)
+    faint = (cv2.cvtColor(slanted, cv2.COLOR_BGR2GRAY) < 215).astype(np.uint8) * 255
+    angle = rule_angle(faint, 40)
+    assert angle is not None and abs(abs(angle) - 3.0) < 0.6
+
+
+def test_grain_and_sensor_noise_are_not_digits():
+    rng = np.random.default_rng(3)
+    paper = np.full((600, 800), 200, np.float32) + rng.normal(0, 9, (600, 800))
+    paper += cv2.GaussianBlur(rng.normal(0, 25, (600, 800)).astype(np.float32), (0, 0), 1.2)  # grain
+    img = np.clip(paper, 0, 255).astype(np.uint8)
+    assert segment(img).regions == []
+
+
+def test_faint_pencil_strokes_are_recovered_whole():
+    page = np.full((300, 500), 205, np.uint8)
+    cv2.putText(page, "38", (120, 220), cv2.FONT_HERSHEY_SIMPLEX, 5, 150, 6, cv2.LINE_AA)  # faint grey
+    img = _noisy(page, 5.0, seed=1)
+    regions = segment(img).regions
+    assert len(regions) == 2, [r.box for r in regions]
+
+
+def test_hollow_strokes_are_filled():
+    binary = np.zeros((200, 120), np.uint8)
+    body = np.zeros_like(binary)
+    cv2.line(body, (60, 20), (60, 180), 255, 24)  # a thick 1, drawn as its outline
+    edge = cv2.subtract(body, cv2.erode(body, np.ones((5, 5), np.uint8)))
+    filled = fill_outlined(edge, 160)
+    assert filled[100, 60] == 255  # the inside of the outline is ink now
+    ring = np.zeros_like(binary)
+    cv2.ellipse(ring, (60, 100), (40, 70), 0, 0, 360, 255, 8)  # a 0: its round hole stays open
+    assert fill_outlined(ring, 140)[100, 60] == 0
+
+
+@pytest.mark.parametrize("off", ["remove_structure", "find_surface"])
+def test_the_features_above_are_needed(off, monkeypatch, recognizer):
+    """Turning the step off breaks what it is for (so the tests above can fail)."""
+    if off == "remove_structure":
+        monkeypatch.setattr(seg_module, off, lambda b, f, s: (b, np.zeros_like(b)))
+        page = _page(colour=(120, 90, 70))
+        for i, d in enumerate("741"):
+            _write(page, d, 200 + 100 * i, 250, scale=2.2, thickness=5)
+        assert len(segment(_noisy(page)).regions) != 3
+    else:
+        monkeypatch.setattr(seg_module, off, lambda g: None)
+        sheet = np.full((480, 640, 3), 50, np.uint8)
+        cv2.rectangle(sheet, (150, 100), (500, 380), (228, 228, 228), -1)
+        _write(sheet, "61", 250, 290, scale=3, thickness=8)
+        assert recognizer.read(_noisy(sheet, 4.0)).surface is None
