@@ -61,6 +61,7 @@ class WebcamTab(QWidget):
         self._camera_arg = str(camera) if camera is not None else None  # always listed
         self._cameras: list[int] | None = None  # the cameras that opened; None until probed
         self._probe: TaskRunner | None = None  # made when the tab is first shown
+        self._started: str | None = None  # the source last started (kept listed, its status kept)
         self._still = 0  # incremented per re-read of a frozen or stopped frame
         self._info: dict = {}  # {"name", "fps", "live"} of the source being shown
         self.pace = True  # play recordings at their frame rate (benchmarks may turn this off)
@@ -168,7 +169,8 @@ class WebcamTab(QWidget):
         """Whether a chosen source stays listed: a camera only if the probe found it (or --camera named it)."""
         if spec is None:
             return False
-        return spec == self._camera_arg or not spec.isdigit() or self._cameras is None or int(spec) in self._cameras
+        return (spec in (self._camera_arg, self._started) or not spec.isdigit() or self._cameras is None
+                or int(spec) in self._cameras)
 
     def showEvent(self, event: QShowEvent) -> None:
         """Look for cameras the first time the tab is shown (on a thread: opening one is slow)."""
@@ -183,8 +185,8 @@ class WebcamTab(QWidget):
     def _on_cameras(self, _tag: Any, cameras: list[int]) -> None:
         self._cameras = list(cameras)
         self._fill_sources()
-        if not cameras and self.source_spec() is None and not self.is_running():
-            self._set_status(NO_CAMERA_HINT)
+        if not cameras and self.source_spec() is None and self._started is None:
+            self._set_status(NO_CAMERA_HINT)  # (after a start, its own status stays: it says more)
 
     def set_source(self, spec: str) -> None:
         """Select a camera index, video file or image folder (added to the list if new)."""
@@ -227,6 +229,7 @@ class WebcamTab(QWidget):
         if spec is not None:
             self.set_source(spec)
         spec = self.source_spec()
+        self._started = spec
         if spec is None:
             self._set_status(NO_CAMERA_HINT if self._cameras == [] else
                              "Choose a camera, a video file or a folder of images first.", error=True)
