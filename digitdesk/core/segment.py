@@ -136,7 +136,7 @@ def _threshold(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if n <= 1:
         return strong.astype(np.uint8) * 255, faint
     keep = np.zeros(n, bool)
-    keep[np.unique(labels[strong])] = True
+    keep[labels[strong]] = True
     keep[0] = False
     return keep[labels].astype(np.uint8) * 255, faint
 
@@ -396,7 +396,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
         binary, faint = _threshold(ink)
         check()
     to_work = surface.matrix if surface is not None else np.eye(3)
-    angle = rule_angle(faint, writing_height(binary))
+    angle = rule_angle(faint)
     if angle is not None and abs(angle) >= 0.7:  # turn the rules level: they are found as level runs
         turn = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), [0, 0, 1]])
         ink = cv2.warpAffine(ink, turn[:2], (w, h), flags=cv2.INTER_LINEAR)

@@ -14,6 +14,7 @@ import numpy as np
 
 MIN_RULE_FRACTION = 1 / 7  # a rule is at least this fraction of the page's width (or height)
 MIN_RULE_PX = 40
+MAX_RULE_PX = 12  # a printed line is at most this thick (and thin for its length)
 
 
 def _runs(binary: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
@@ -28,6 +29,14 @@ def _runs(binary: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
         along = cv2.getStructuringElement(cv2.MORPH_RECT, (1, length))
     thick = cv2.morphologyEx(cv2.dilate(binary, across), cv2.MORPH_CLOSE, gaps)
     band = cv2.morphologyEx(thick, cv2.MORPH_OPEN, along)
+    if not band.any():
+        return band
+    # A printed line is thin for its length; a long bold stroke of a big digit is not.
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(band, connectivity=8)
+    run = stats[:, cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT].astype(np.float64)
+    thin = stats[:, cv2.CC_STAT_AREA] / np.maximum(run, 1) <= np.minimum(MAX_RULE_PX + 4, 0.08 * run)
+    thin[0] = False
+    band = (thin[labels] * 255).astype(np.uint8)
     if not band.any():
         return band
     return cv2.bitwise_and(binary, cv2.dilate(band, np.ones((3, 3), np.uint8)))
@@ -113,14 +122,31 @@ def remove_structure(binary: np.ndarray, faint: np.ndarray | None = None, streng
     """``binary`` (uint8 0/255: the writing) without rules, grids, boxes and combs, and the mask
     of what was removed. Rules are looked for in ``faint`` (every mark above the noise, default
     ``binary``: printed lines are often lighter than the writing and only partly in it). A rule
-    is a straight run at least three digit heights long (``digit_h``, default
-    :func:`writing_height`; without writing, a seventh of the page). Written strokes that cross
-    a rule are kept whole, and so are strokes along a rule whose ink (``strength``, uint8) is
-    clearly stronger than the rule's."""
-    h, w = binary.shape
+    is a straight run at least three digit heights long (``digit_h``; by default the lines a
+    seventh of the page long are removed first, then the writing left is measured with
+    :func:`writing_height`). Written strokes that cross a rule are kept whole, and so are
+    strokes along a rule whose ink (``strength``, uint8) is clearly stronger than the rule's."""
     faint = binary if faint is None else cv2.bitwise_or(faint, binary)
+    if digit_h is not None:
+        return _remove(binary, faint, strength, digit_h)
+    out, removed, faint = _remove(binary, faint, strength, None, keep_faint=True)
+    digit_h = writing_height(out)
     if digit_h is None:
-        digit_h = writing_height(binary)
+        return out, removed
+    out, more = _remove(out, faint, strength, digit_h)
+    removed = cv2.bitwise_or(removed, more)
+    for horizontal in (True, False):  # box sides and ticks standing on the rules of the first pass
+        standing = _standing_strokes(out, removed, horizontal, _thickness(removed, horizontal), digit_h)
+        out = cv2.subtract(out, standing)
+        removed = cv2.bitwise_or(removed, standing)
+    return out, removed
+
+
+def _remove(binary: np.ndarray, faint: np.ndarray, strength: np.ndarray | None, digit_h: float | None,
+            keep_faint: bool = False):
+    """One pass of :func:`remove_structure` with runs of ``3 * digit_h`` (None: a seventh of the
+    page); with ``keep_faint`` the faint marks left are returned too."""
+    h, w = binary.shape
     removed = np.zeros_like(binary)
     out = binary
     for horizontal in (True, False):
@@ -143,36 +169,52 @@ def remove_structure(binary: np.ndarray, faint: np.ndarray | None = None, streng
         out = cv2.subtract(out, standing)
         faint = cv2.subtract(faint, standing)
         removed = cv2.bitwise_or(removed, cv2.bitwise_or(rule_only, standing))
-    return out, removed
+    out, removed = _drop_debris(out, removed, digit_h)
+    return (out, removed, faint) if keep_faint else (out, removed)
 
 
-def rule_angle(faint: np.ndarray, digit_h: float | None = None) -> float | None:
-    """The slope in degrees of the page's rules (straight lines within 15 degrees of horizontal,
-    a quarter of the page and three digit heights ``digit_h`` long at least, found in ``faint``
-    by a Hough transform at most 512 px wide), or None if there are fewer than three: a photo
-    taken at a slight angle turns its rules and margins."""
+def _drop_debris(out: np.ndarray, removed: np.ndarray, digit_h: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Drop the bits of printed lines left after removing them (a rule's ragged edge, the end of
+    a margin line): small marks touching what was removed, much shorter than a digit."""
+    if not removed.any():
+        return out, removed
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(out, connectivity=8)
+    if n <= 1:
+        return out, removed
+    touching = np.zeros(n, bool)
+    touching[labels[cv2.dilate(removed, np.ones((5, 5), np.uint8)) > 0]] = True
+    touching[0] = False
+    longest = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    debris = touching & (longest < (0.5 * digit_h if digit_h else 12))
+    if not debris.any():
+        return out, removed
+    mask = debris[labels]
+    out = out.copy()
+    out[mask] = 0
+    return out, cv2.bitwise_or(removed, mask.astype(np.uint8) * 255)
+
+
+def rule_angle(faint: np.ndarray, max_angle: float = 8.0, step: float = 0.5) -> float | None:
+    """The slope in degrees of the page's rules, or None if there are none: the angle within
+    ``max_angle`` of level at which the faint marks (at most 320 px wide) pile up into the
+    sharpest rows, if some row then holds marks along 40% of the page. A photo taken at a slight
+    angle turns its rules and margins."""
     h, w = faint.shape
-    f = min(1.0, 512 / max(h, w))
+    f = min(1.0, 320 / max(h, w))
     small = cv2.resize(faint, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else faint
-    small = (small > 0).astype(np.uint8) * 255
-    min_length = max(small.shape[1] // 4, int(3 * digit_h * f) if digit_h else 0)
-    if min_length >= small.shape[1]:
+    ys, xs = np.nonzero(small > 64)
+    sw = small.shape[1]
+    if len(xs) < 3 * sw:
         return None
-    lines = cv2.HoughLinesP(small, 1, np.pi / 720, threshold=max(20, small.shape[1] // 8),
-                            minLineLength=min_length, maxLineGap=8)
-    if lines is None:
-        return None
-    lines = lines.reshape(-1, 4).astype(np.float64)
-    x0, y0, x1, y1 = (lines[:, i] for i in range(4))
-    angle = np.degrees(np.arctan2(y1 - y0, x1 - x0))
-    angle = np.where(angle > 90, angle - 180, np.where(angle < -90, angle + 180, angle))
-    length = np.hypot(x1 - x0, y1 - y0)
-    near = np.abs(angle) <= 15
-    if near.sum() < 3:
-        return None
-    order = np.argsort(angle[near])
-    a, wgt = angle[near][order], length[near][order]
-    return float(a[np.searchsorted(np.cumsum(wgt), wgt.sum() / 2)])  # the length-weighted median
+    best, best_score, best_peak = 0.0, -1.0, 0
+    xc = xs.astype(np.float32) - sw / 2
+    for angle in np.arange(-max_angle, max_angle + step / 2, step):
+        rows = np.round(ys - xc * np.tan(np.radians(angle))).astype(np.int64)
+        counts = np.bincount(rows - rows.min())
+        score = float((counts.astype(np.float64) ** 2).sum())
+        if score > best_score:
+            best, best_score, best_peak = float(angle), score, int(counts.max())
+    return best if best_peak >= 0.4 * sw else None
 
 
 def fill_outlined(binary: np.ndarray, digit_h: float | None = None) -> np.ndarray:

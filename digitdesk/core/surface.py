@@ -15,9 +15,9 @@ import numpy as np
 
 ANALYSIS_SIDE = 256  # the surface is looked for at this size (longer side)
 MIN_AREA = 0.06  # of the image: smaller bright regions are not the surface
-MAX_AREA = 0.93  # of the image: a region this large is the whole picture (no surround to cut)
+MAX_AREA = 0.985  # of the image: a region this large is the whole picture (no surround to cut)
 MIN_STEP = 28  # grey levels between the surface and its surround
-MIN_SURROUND = 0.07  # of the image outside the surface, for it to count as set off
+MIN_SURROUND = 0.015  # of the image outside the surface (a strip of desk at one edge counts)
 MIN_SOLIDITY = 0.88  # area over convex hull area: a sheet is convex, a patch of light is not
 MIN_EDGE = 0.12  # the step across the outline per pixel, over the whole step: an edge, not a light fall-off
 

@@ -95,7 +95,7 @@ def test_rules_photographed_at_a_slant_are_levelled():
     turn = cv2.getRotationMatrix2D((400, 300), 3.0, 1.0)
     slanted = cv2.warpAffine(page, turn, (800, 600), borderMode=cv2.BORDER_REPLICATE)
     faint = (cv2.cvtColor(slanted, cv2.COLOR_BGR2GRAY) < 215).astype(np.uint8) * 255
-    angle = rule_angle(faint, 40)
+    angle = rule_angle(faint)
     assert angle is not None and abs(abs(angle) - 3.0) < 0.6
 
 
@@ -131,7 +131,7 @@ def test_hollow_strokes_are_filled():
 def test_the_features_above_are_needed(off, monkeypatch, recognizer):
     """Turning the step off breaks what it is for (so the tests above can fail)."""
     if off == "remove_structure":
-        monkeypatch.setattr(seg_module, off, lambda b, f, s: (b, np.zeros_like(b)))
+        monkeypatch.setattr(seg_module, off, lambda b, *_: (b, np.zeros_like(b)))
         page = _page(colour=(120, 90, 70))
         for i, d in enumerate("741"):
             _write(page, d, 200 + 100 * i, 250, scale=2.2, thickness=5)
