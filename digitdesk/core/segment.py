@@ -25,6 +25,7 @@ from digitdesk.core.surface import Surface, find_surface
 
 MIN_CONTRAST = 0.18  # weakest ink (relative to the paper) that still counts as writing
 WORK_SIDE = 1024  # images are analysed at most this large (longer side); boxes are scaled back
+MIN_DIGIT_PX = 7  # a mark shorter than this (at the working scale) is a speck, not a digit
 
 
 @dataclass
@@ -89,6 +90,7 @@ def ink_is_dark(gray: np.ndarray) -> bool:
 
 
 NOISE_SIGMAS = 7.0  # clear ink stands this many noise deviations above the paper
+WEAK = 0.7  # faint ink joined to clear ink counts down to this share of the clear level
 
 
 def _ink_u8(ink: np.ndarray) -> np.ndarray:
@@ -101,6 +103,57 @@ def _paper_noise(u8: np.ndarray) -> tuple[float, float]:
     sample = u8[::step, ::step].astype(np.float32)
     paper = float(np.median(sample))
     return paper, 1.4826 * float(np.median(np.abs(sample - paper)))
+
+
+def _components(binary: np.ndarray, min_area: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """Connected components of ``binary`` (count, labels, stats as OpenCV gives them). Where the
+    strokes threshold as chains of pieces (pencil on grainy paper, a skipping pen: joining
+    pieces two pixels apart leaves under 60% of the marks), pieces that close are one
+    component, the labels covering ``binary``'s pixels only."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    marks = int((stats[1:, cv2.CC_STAT_AREA] >= min_area).sum())
+    if marks < 8:
+        return n, labels, stats
+    r = 2
+    nj, joined, jstats, _ = cv2.connectedComponentsWithStats(
+        cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))), connectivity=8)
+    if int((jstats[1:, cv2.CC_STAT_AREA] >= min_area).sum()) >= 0.6 * marks:
+        return n, labels, stats
+    joined[binary == 0] = 0
+    jstats = jstats.copy()
+    jstats[:, cv2.CC_STAT_AREA] = np.bincount(joined.ravel(), minlength=nj)
+    h, w = binary.shape
+    x0 = np.minimum(jstats[:, 0] + r, w - 1)
+    y0 = np.minimum(jstats[:, 1] + r, h - 1)
+    jstats[:, 2] = np.maximum(1, np.minimum(jstats[:, 0] + jstats[:, 2], w) - r - x0)
+    jstats[:, 3] = np.maximum(1, np.minimum(jstats[:, 1] + jstats[:, 3], h) - r - y0)
+    jstats[:, 0], jstats[:, 1] = x0, y0
+    jstats[0, cv2.CC_STAT_AREA] = 0
+    return nj, joined, jstats
+
+
+def _writing_marks(binary: np.ndarray) -> int:
+    """How many marks in ``binary`` are shaped like handwritten digits: away from the edge,
+    neither specks nor large, made of strokes rather than solid."""
+    h, w = binary.shape
+    n, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    x, y, bw, bh, area = (stats[1:, i] for i in range(5))
+    inside = (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h)
+    sized = (bh >= max(MIN_DIGIT_PX, 0.02 * h)) & (bh <= 0.5 * h) & (bw <= 1.5 * bh) & (bw >= 0.1 * bh)
+    fill = area / np.maximum(bw * bh, 1)
+    return int((inside & sized & (fill >= 0.08) & (fill <= 0.6)).sum())
+
+
+def _looks_written_dark(gray: np.ndarray) -> bool:
+    """Whether dark writing shows clearly better than light writing: for a frame whose edge is
+    darker than the middle (a sheet held before a dim wall) where no sheet outline was found.
+    Both readings are tried at a small size and their digit-shaped marks counted."""
+    h, w = gray.shape
+    f = min(1.0, 512 / max(h, w))
+    small = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else gray
+    dark = _writing_marks(_threshold(ink_map(small, dark_ink=True))[0])
+    light = _writing_marks(_threshold(ink_map(small, dark_ink=False))[0])
+    return dark >= 2 * light + 1
 
 
 def _threshold(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -124,7 +177,7 @@ def _threshold(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     faint = (u8 > max(0.3 * t, paper + 0.5 * NOISE_SIGMAS * noise)).astype(np.uint8) * 255
     if noise < 1.0:  # a clean image (a canvas, a clean scan): no faint strokes to recover
         return strong.astype(np.uint8) * 255, faint
-    weak = (u8 > max(0.5 * t, MIN_CONTRAST * 255 * 0.4, paper + 0.5 * NOISE_SIGMAS * noise)).astype(np.uint8)
+    weak = (u8 > max(WEAK * t, MIN_CONTRAST * 255 * 0.4, paper + 0.5 * NOISE_SIGMAS * noise)).astype(np.uint8)
     sw = stroke_width(strong.astype(np.uint8))
     if sw is not None:
         # Faint ink counts where it is no broader than the strokes: a soft shadow across the
@@ -192,13 +245,18 @@ def _should_merge(a: _Blob, b: _Blob, typical_h: float) -> bool:
     return max(a.y1, b.y1) - min(a.y0, b.y0) <= 1.5 * typical_h
 
 
+def _is_blot(b: _Blob) -> bool:
+    """A solid mark much wider than tall: a shadow's edge, a smear, a bar; no digit looks so."""
+    return b.area >= 0.7 * b.w * b.h and b.w >= 1.8 * b.h
+
+
 def _drop_edge_slivers(blobs: list[_Blob], width: int, height: int) -> list[_Blob]:
     """Drop what touches the image's edge and is taller than the writing away from it: the
     edge of the sheet, the desk beyond it, a shadow. (Writing cut off by the edge is lost
     anyway; a digit that merely touches it is no taller than the others.)"""
     inner = [b for b in blobs if b.x0 > 0 and b.y0 > 0 and b.x1 < width and b.y1 < height]
     if not inner:
-        return [b for b in blobs if min(b.w, b.h) > 3]  # a line's end at the edge is no digit
+        return []  # only marks along the edge: the sheet's border, the desk, no writing
     if len(inner) == len(blobs):
         return blobs
     limit = 1.6 * _typical_height(inner)
@@ -384,7 +442,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
     min_area = max(4, int(h * w * 2e-5))
     check()
     if dark_ink is None:
-        dark_ink = ink_is_dark(gray)
+        dark_ink = ink_is_dark(gray) or _looks_written_dark(gray)
     ink = ink_map(gray, dark_ink=dark_ink)
     binary, faint = _threshold(ink)
     check()
@@ -409,7 +467,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
     if filled is not binary:
         ink = np.maximum(ink, (filled > binary).astype(np.float32) * float(np.percentile(ink[binary > 0], 90)) if binary.any() else ink)
         binary = filled
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    n, labels, stats = _components(binary, min_area)
     check()
     blobs = []
     for i in range(1, n):
@@ -423,7 +481,8 @@ def segment(image: np.ndarray, keep_stages: bool = False,
     blobs = _drop_edge_slivers(blobs, w, h)
     if blobs:
         typical_h = _typical_height(blobs)
-        blobs = [b for b in blobs if b.h >= 0.4 * typical_h and b.area >= 0.02 * typical_h ** 2]
+        blobs = [b for b in blobs if b.h >= max(MIN_DIGIT_PX, 0.4 * typical_h) and b.area >= 0.02 * typical_h ** 2
+                 and not _is_blot(b)]
     pieces = []  # (box, mask) per digit
     for b in blobs:
         check()

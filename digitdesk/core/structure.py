@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-MIN_RULE_FRACTION = 0.5  # before the writing is measured, a rule spans this much of the page
+MIN_RULE_FRACTION = 0.8  # before the writing is measured, a rule spans most of the page
 MIN_RULE_PX = 40
 MAX_RULE_PX = 12  # a printed line is at most this thick (and thin for its length)
 
@@ -123,7 +123,7 @@ def remove_structure(binary: np.ndarray, faint: np.ndarray | None = None, streng
     of what was removed. Rules are looked for in ``faint`` (every mark above the noise, default
     ``binary``: printed lines are often lighter than the writing and only partly in it). A rule
     is a straight run at least three digit heights long (``digit_h``; by default the lines
-    spanning half the page are removed first, then the writing left is measured with
+    spanning most of the page are removed first, then the writing left is measured with
     :func:`writing_height`). Written strokes that cross a rule are kept whole, and so are
     strokes along a rule whose ink (``strength``, uint8) is clearly stronger than the rule's."""
     faint = binary if faint is None else cv2.bitwise_or(faint, binary)
@@ -144,7 +144,8 @@ def remove_structure(binary: np.ndarray, faint: np.ndarray | None = None, streng
 
 def _remove(binary: np.ndarray, faint: np.ndarray, strength: np.ndarray | None, digit_h: float | None,
             keep_faint: bool = False):
-    """One pass of :func:`remove_structure` with runs of ``3 * digit_h`` (None: half the page); with ``keep_faint`` the faint marks left are returned too."""
+    """One pass of :func:`remove_structure` with runs of ``3 * digit_h`` (None: most of the
+    page); with ``keep_faint`` the faint marks left are returned too."""
     h, w = binary.shape
     removed = np.zeros_like(binary)
     out = binary

@@ -75,7 +75,26 @@ def _edge_strength(level: np.ndarray, contour: np.ndarray, step: float) -> float
     return float(np.median(grad[pts[inner, 1], pts[inner, 0]])) / max(step, 1.0)
 
 
-def _candidate(level: np.ndarray, t: float, k: int) -> tuple[float, np.ndarray] | None:
+def _outline_clear(small: np.ndarray, level: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether the four sides run clear of the writing where they are inside the image (a sheet's
+    edge does not cut through strokes; the edge of a patch of light or shadow does), and at
+    least one side is inside it."""
+    h, w = small.shape
+    centre = quad.mean(axis=0)
+    inset = centre + (quad - centre) * (1 - 5 / max(8.0, float(np.linalg.norm(quad - centre, axis=1).min())))
+    t = np.linspace(0.0, 1.0, 60, endpoint=False)[:, None]
+    pts = np.concatenate([inset[i] + t * (inset[(i + 1) % 4] - inset[i]) for i in range(4)])  # just inside
+    x, y = np.round(pts[:, 0]).astype(int), np.round(pts[:, 1]).astype(int)
+    inner = (x > 2) & (x < w - 3) & (y > 2) & (y < h - 3)
+    if inner.sum() < 30:
+        return False  # the whole picture
+    x, y = x[inner], y[inner]
+    near = cv2.erode(small, np.ones((3, 3), np.uint8))  # the darkest pixel around each point
+    on_ink = near[y, x].astype(np.int16) < level[y, x].astype(np.int16) - MIN_STEP
+    return int(on_ink.sum()) <= 1
+
+
+def _candidate(level: np.ndarray, t: float, k: int, small: np.ndarray) -> tuple[float, np.ndarray] | None:
     """The largest region brighter than ``t`` as a possible surface: (score, four corners), or
     None if it is too small or large, not set off from its surround, uneven, not convex,
     without a sharp outline or without four corners (a patch of light, paper between thick
@@ -107,7 +126,9 @@ def _candidate(level: np.ndarray, t: float, k: int) -> tuple[float, np.ndarray] 
     if edge < MIN_EDGE:
         return None
     quad = _quad_of(contour)
-    return None if quad is None else (edge * solidity * area ** 0.25, quad)
+    if quad is None or not _outline_clear(small, level, quad):
+        return None
+    return edge * solidity * area ** 0.25, quad
 
 
 def find_surface(gray: np.ndarray) -> Surface | None:
@@ -125,7 +146,7 @@ def find_surface(gray: np.ndarray) -> Surface | None:
     level = cv2.GaussianBlur(level, (0, 0), 1.5)
     otsu, _ = cv2.threshold(level, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     levels = [float(otsu), *np.percentile(level, (30, 45, 60, 70, 80, 88)).tolist()]
-    found = [c for t in levels if (c := _candidate(level, t, k)) is not None]
+    found = [c for t in levels if (c := _candidate(level, t, k, small)) is not None]
     if not found:
         return None
     _score, quad = max(found, key=lambda c: c[0])
