@@ -46,6 +46,13 @@ def photo_file(folder: str) -> str:
     return path
 
 
+def webcam_frame() -> np.ndarray:
+    """A 640x480 webcam frame: a SYNTHETIC sheet held up in a dim room (benchmarks/paper_sets.py)."""
+    from benchmarks import paper_sets
+
+    return paper_sets.make_sample("webcam_sheet", np.random.default_rng(5)).image
+
+
 def read_photo(rec, path: str):
     """What the Image tab does with a file: decode it, then read it (both timed)."""
     from digitdesk.core.imageio import read_image
@@ -133,6 +140,7 @@ CASES = (  # key, label, target
     ("digit", "one 28x28 digit -> probabilities", "<= 2 ms"),
     ("canvas", "400x400 canvas (3 digits) -> digits", "<= 10 ms"),
     ("photo", "1 MP photo (1152x864 JPEG of a ruled page, decoding included) -> digits", "<= 40 ms"),
+    ("webcam", "640x480 webcam frame (a sheet held up in a dim room) -> digits", "<= 20 ms"),
 )
 
 
@@ -148,8 +156,9 @@ def measure_latency(rec, repeats: int = 300) -> dict[str, list[float]]:
 def _measure(rec, repeats: int, photo: str) -> dict[str, list[float]]:
     digit = np.zeros((28, 28), np.uint8)
     digit[6:22, 12:16] = 255
-    canvas = canvas_image()
-    fns = {"digit": lambda: rec.classify(digit), "canvas": lambda: rec.read(canvas), "photo": lambda: read_photo(rec, photo)}
+    canvas, frame = canvas_image(), webcam_frame()
+    fns = {"digit": lambda: rec.classify(digit), "canvas": lambda: rec.read(canvas, dark_ink=True),
+           "photo": lambda: read_photo(rec, photo), "webcam": lambda: rec.read(frame)}
     out = {}
     for key, fn in fns.items():
         n = repeats if key != "photo" else max(30, repeats // 5)
@@ -185,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         from digitdesk.core.imageio import read_image
 
         h, w = read_image(photo).shape[:2]
-        print(f"canvas {canvas.shape[1]}x{canvas.shape[0]} reads {rec.read(canvas).text!r}; "
+        print(f"canvas {canvas.shape[1]}x{canvas.shape[0]} reads {rec.read(canvas, dark_ink=True).text!r}; "
               f"photo {w}x{h} JPEG ({w * h / 1e6:.2f} MP, {os.path.getsize(photo) / 1e3:.0f} kB) reads "
               f"{read_photo(rec, photo).text!r}")
         print()

@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [c for c in conditions if c not in paper_sets.CONDITIONS]
         if unknown:
             parser.error(f"--only: unknown condition(s) {', '.join(unknown)}; choose from {', '.join(paper_sets.CONDITIONS)}")
+    if paper_sets._mnist_test() is None:  # the sets would silently be fonts only: another set
+        parser.error("the MNIST test split is not found: set DIGITDESK_DATA to the MNIST folder "
+                     "(the sets draw their handwriting from it)")
     failures = None
     if args.save_failures:
         failures = Path(args.save_failures)

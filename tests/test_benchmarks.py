@@ -177,7 +177,7 @@ def test_quick_engine_group_runs_and_writes_only_the_file_it_is_given(tmp_path, 
                           timeout=600, env={**_env(tmp_path), "DIGITDESK_DATA": str(mnist_path)})
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [Row.from_dict(r) for r in json.loads(out.read_text())["rows"]]
-    assert [r.group for r in rows] == ["engine"] * 3
+    assert [r.group for r in rows] == ["engine"] * 4  # digit, canvas, photo, webcam frame
     assert all(r.quick and r.median > 0 and r.n >= 30 and r.target for r in rows)
     text = target.read_text()
     assert "one 28x28 digit" in text and "(quick)" in text and "old table" not in text

@@ -25,6 +25,7 @@ from digitdesk.core.surface import Surface, find_surface
 
 MIN_CONTRAST = 0.18  # weakest ink (relative to the paper) that still counts as writing
 WORK_SIDE = 1024  # images are analysed at most this large (longer side); boxes are scaled back
+NOISY = 8.0  # grey levels of pixel noise above which an image is smoothed before reading
 MIN_DIGIT_PX = 7  # a mark shorter than this (at the working scale) is a speck, not a digit
 
 
@@ -105,14 +106,28 @@ def _paper_noise(u8: np.ndarray) -> tuple[float, float]:
     return paper, 1.4826 * float(np.median(np.abs(sample - paper)))
 
 
-def _components(binary: np.ndarray, min_area: int) -> tuple[int, np.ndarray, np.ndarray]:
+def _denoised(gray: np.ndarray) -> np.ndarray:
+    """``gray`` smoothed in proportion to its pixel noise (a dim webcam frame's sensor noise), or
+    as it is when that noise is low: the noise is the spread of what a 3x3 median takes away."""
+    step = max(1, int((gray.size / 40_000) ** 0.5))
+    sample = gray[::step, ::step]
+    if min(sample.shape) < 8:
+        return gray
+    residual = sample.astype(np.int16) - cv2.medianBlur(sample, 3).astype(np.int16)
+    sigma = 1.4826 * float(np.median(np.abs(residual))) * 1.5
+    if sigma < NOISY:
+        return gray
+    return cv2.GaussianBlur(gray, (0, 0), min(2.5, sigma / 6))
+
+
+def _components(binary: np.ndarray, min_area: int, join: bool = True) -> tuple[int, np.ndarray, np.ndarray]:
     """Connected components of ``binary`` (count, labels, stats as OpenCV gives them). Where the
     strokes threshold as chains of pieces (pencil on grainy paper, a skipping pen: joining
     pieces two pixels apart leaves under 60% of the marks), pieces that close are one
     component, the labels covering ``binary``'s pixels only."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     marks = int((stats[1:, cv2.CC_STAT_AREA] >= min_area).sum())
-    if marks < 8:
+    if not join or marks < 8:
         return n, labels, stats
     r = 2
     nj, joined, jstats, _ = cv2.connectedComponentsWithStats(
@@ -417,7 +432,8 @@ def segment(image: np.ndarray, keep_stages: bool = False,
     """Find every digit in ``image`` (grayscale or BGR, either polarity), in reading order.
 
     ``dark_ink``: the polarity, when the caller knows it and the image is a plain page (the Draw
-    tab's canvas): no surface is looked for and the polarity is not guessed. ``should_stop`` is
+    tab's canvas): no surface, printed lines or noise are looked for and the polarity is not
+    guessed. ``should_stop`` is
     called between the stages and inside the long loops (a thread-safe flag, e.g. a closing
     window's); once it returns True, :class:`~digitdesk.core.errors.Cancelled` is raised.
     ``Segmentation.surface`` is the sheet found (outline in image pixels), if any."""
@@ -438,6 +454,9 @@ def segment(image: np.ndarray, keep_stages: bool = False,
         if keep_stages:
             stages["surface"] = _draw_outline(gray, surface)
         gray = surface.flatten(gray)
+    plain = dark_ink is not None  # a canvas: no sheet, no print, no sensor noise
+    if not plain:
+        gray = _denoised(gray)
     h, w = gray.shape
     min_area = max(4, int(h * w * 2e-5))
     check()
@@ -454,7 +473,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
         binary, faint = _threshold(ink)
         check()
     to_work = surface.matrix if surface is not None else np.eye(3)
-    angle = rule_angle(faint)
+    angle = None if plain else rule_angle(faint)
     if angle is not None and abs(angle) >= 0.7:  # turn the rules level: they are found as level runs
         turn = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), [0, 0, 1]])
         ink = cv2.warpAffine(ink, turn[:2], (w, h), flags=cv2.INTER_LINEAR)
@@ -462,12 +481,14 @@ def segment(image: np.ndarray, keep_stages: bool = False,
         faint = cv2.warpAffine(faint, turn[:2], (w, h), flags=cv2.INTER_NEAREST)
         to_work = turn @ to_work
     thresholded = binary
-    binary, printed = remove_structure(binary, faint, _ink_u8(cv2.GaussianBlur(ink, (0, 0), 1.0)))
-    filled = fill_outlined(binary, writing_height(binary))
+    printed = np.zeros_like(binary)
+    if not plain:
+        binary, printed = remove_structure(binary, faint, _ink_u8(cv2.GaussianBlur(ink, (0, 0), 1.0)))
+    filled = binary if plain else fill_outlined(binary, writing_height(binary))
     if filled is not binary:
         ink = np.maximum(ink, (filled > binary).astype(np.float32) * float(np.percentile(ink[binary > 0], 90)) if binary.any() else ink)
         binary = filled
-    n, labels, stats = _components(binary, min_area)
+    n, labels, stats = _components(binary, min_area, join=not plain)
     check()
     blobs = []
     for i in range(1, n):

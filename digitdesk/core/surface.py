@@ -89,7 +89,7 @@ def _outline_clear(small: np.ndarray, level: np.ndarray, quad: np.ndarray) -> bo
     if inner.sum() < 30:
         return False  # the whole picture
     x, y = x[inner], y[inner]
-    near = cv2.erode(small, np.ones((3, 3), np.uint8))  # the darkest pixel around each point
+    near = cv2.erode(cv2.medianBlur(small, 5), np.ones((3, 3), np.uint8))  # the darkest around each point, noise aside
     on_ink = near[y, x].astype(np.int16) < level[y, x].astype(np.int16) - MIN_STEP
     return int(on_ink.sum()) <= 1
 

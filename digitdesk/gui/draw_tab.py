@@ -165,7 +165,8 @@ class DrawTab(QWidget):
         if self._rec is None:
             self._set_detail("Loading the model… your drawing is read as soon as it is ready.")
             return
-        self._reader.submit(timed_read, self._rec, self.canvas.ink_array(), False, self._reader.stopping,
+        # The canvas is dark ink on white: the engine need not guess the polarity or look for a sheet.
+        self._reader.submit(timed_read, self._rec, self.canvas.ink_array(), False, self._reader.stopping, True,
                             tag=self._seq)
 
     def shutdown(self) -> None:

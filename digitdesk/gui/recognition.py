@@ -101,11 +101,11 @@ def model_summary(rec: "Recognizer | None") -> str:
 
 
 def timed_read(rec: "Recognizer", image: np.ndarray, keep_stages: bool = False,
-               should_stop: Callable[[], bool] | None = None) -> tuple["Reading", float]:
+               should_stop: Callable[[], bool] | None = None, dark_ink: bool | None = None) -> tuple["Reading", float]:
     """``rec.read(image)`` and the seconds it took (runs on a worker thread). ``should_stop``
     (e.g. :meth:`TaskRunner.stopping`) is passed on: once true, ``Cancelled`` is raised."""
     t0 = time.perf_counter()
-    reading = rec.read(image, keep_stages=keep_stages, should_stop=should_stop)
+    reading = rec.read(image, keep_stages=keep_stages, should_stop=should_stop, dark_ink=dark_ink)
     return reading, time.perf_counter() - t0
 
 
