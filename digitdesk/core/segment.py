@@ -260,6 +260,36 @@ def _should_merge(a: _Blob, b: _Blob, typical_h: float) -> bool:
     return max(a.y1, b.y1) - min(a.y0, b.y0) <= 1.5 * typical_h
 
 
+def _drop_dashes(blobs: list[_Blob]) -> list[_Blob]:
+    """Drop a line broken into dashes (a sheet's edge or a faint rule that thresholded in
+    pieces): four or more thin marks, longer than wide, whose centres lie on one straight,
+    nearly vertical (or horizontal) line within 2 px. Handwriting is never that straight."""
+    drop: set[int] = set()
+    for vertical in (True, False):
+        def along(b: _Blob) -> float:
+            return (b.y0 + b.y1) / 2 if vertical else (b.x0 + b.x1) / 2
+
+        def across(b: _Blob) -> float:
+            return (b.x0 + b.x1) / 2 if vertical else (b.y0 + b.y1) / 2
+
+        thin = sorted((i for i, b in enumerate(blobs)
+                       if min(b.w, b.h) <= 6 and (b.h if vertical else b.w) > 2 * (b.w if vertical else b.h)),
+                      key=lambda i: across(blobs[i]))
+        start = 0
+        for end in range(1, len(thin) + 1):
+            if end < len(thin) and across(blobs[thin[end]]) - across(blobs[thin[start]]) <= 12:
+                continue
+            group = thin[start:end]
+            if len(group) >= 4:
+                t = np.array([along(blobs[i]) for i in group])
+                c = np.array([across(blobs[i]) for i in group])
+                fit = np.polyfit(t, c, 1)
+                if abs(fit[0]) <= 0.1 and float(np.abs(np.polyval(fit, t) - c).max()) <= 2:
+                    drop.update(group)
+            start = end
+    return [b for i, b in enumerate(blobs) if i not in drop]
+
+
 def _is_blot(b: _Blob) -> bool:
     """A solid mark much wider than tall: a shadow's edge, a smear, a bar; no digit looks so."""
     return b.area >= 0.7 * b.w * b.h and b.w >= 1.8 * b.h
@@ -269,7 +299,8 @@ def _drop_edge_slivers(blobs: list[_Blob], width: int, height: int) -> list[_Blo
     """Drop what touches the image's edge and is taller than the writing away from it: the
     edge of the sheet, the desk beyond it, a shadow. (Writing cut off by the edge is lost
     anyway; a digit that merely touches it is no taller than the others.)"""
-    inner = [b for b in blobs if b.x0 > 0 and b.y0 > 0 and b.x1 < width and b.y1 < height]
+    m = max(2, round(0.01 * max(width, height)))  # "at the edge": within 1% of it
+    inner = [b for b in blobs if b.x0 > m and b.y0 > m and b.x1 < width - m and b.y1 < height - m]
     if not inner:
         return []  # only marks along the edge: the sheet's border, the desk, no writing
     if len(inner) == len(blobs):
@@ -279,9 +310,12 @@ def _drop_edge_slivers(blobs: list[_Blob], width: int, height: int) -> list[_Blo
 
 
 def _typical_height(blobs: list[_Blob]) -> float:
-    """Median height of the blobs at least half as tall as the tallest: the digits, not specks."""
-    tallest = max(b.h for b in blobs)
-    return float(np.median([b.h for b in blobs if b.h >= 0.5 * tallest]))
+    """Median height of the blobs at least half as tall as the tallest: the digits, not specks.
+    With five blobs or more, "the tallest" is the 90th percentile: one tall stray mark (a
+    sheet's edge, a shadow) does not make every digit look like a speck."""
+    heights = [b.h for b in blobs]
+    tallest = float(np.percentile(heights, 90)) if len(heights) >= 5 else max(heights)
+    return float(np.median([h for h in heights if h >= 0.5 * tallest]))
 
 
 def _stop_check(should_stop: Callable[[], bool] | None) -> Callable[[], None]:
@@ -499,7 +533,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
             continue  # page border or a ruled line
         blobs.append(_Blob(x, y, x + bw, y + bh, [i], area))
     blobs = _merge_strokes(_drop_frames(blobs, h * w), should_stop)
-    blobs = _drop_edge_slivers(blobs, w, h)
+    blobs = _drop_dashes(_drop_edge_slivers(blobs, w, h))
     if blobs:
         typical_h = _typical_height(blobs)
         blobs = [b for b in blobs if b.h >= max(MIN_DIGIT_PX, 0.4 * typical_h) and b.area >= 0.02 * typical_h ** 2

@@ -53,9 +53,11 @@ def _thickness(lines: np.ndarray, horizontal: bool) -> int:
     return max(1, int(round(float(np.median(per[keep] / runs[keep]))))) if keep.any() else 1
 
 
-def writing_height(binary: np.ndarray) -> float | None:
+def writing_height(binary: np.ndarray, spanning: bool = True) -> float | None:
     """The typical height of the written marks in ``binary``, ignoring rules and whatever is
-    glued to them (long thin boxes), solid blots and specks; None if nothing looks like writing."""
+    glued to them (long thin boxes), solid blots and specks; None if nothing looks like writing.
+    ``spanning=False`` ignores marks more than half the page wide or high too (a network of
+    rules with writing glued to it), so that only writing clear of the rules is measured."""
     h, w = binary.shape
     n, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     if n <= 1:
@@ -64,6 +66,8 @@ def writing_height(binary: np.ndarray) -> float | None:
     bw, bh, area = st[:, 2], st[:, 3], st[:, 4]
     ok = ((bh >= 6) & (bw * bh < 0.5 * h * w) & (np.maximum(bw / bh, bh / np.maximum(bw, 1)) < 6)
           & (area < 0.9 * bw * bh) & (area >= 0.04 * bw * bh) & (area >= max(4, h * w * 2e-5)))
+    if not spanning:
+        ok &= (bw <= 0.5 * w) & (bh <= 0.5 * h)
     if not ok.any():
         return None
     heights = bh[ok]
@@ -127,6 +131,8 @@ def remove_structure(binary: np.ndarray, faint: np.ndarray | None = None, streng
     :func:`writing_height`). Written strokes that cross a rule are kept whole, and so are
     strokes along a rule whose ink (``strength``, uint8) is clearly stronger than the rule's."""
     faint = binary if faint is None else cv2.bitwise_or(faint, binary)
+    if digit_h is None:
+        digit_h = writing_height(binary, spanning=False)
     if digit_h is not None:
         return _remove(binary, faint, strength, digit_h)
     out, removed, faint = _remove(binary, faint, strength, None, keep_faint=True)
