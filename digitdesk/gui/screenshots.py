@@ -41,6 +41,23 @@ def dark_palette():
     return p
 
 
+def sheet_on_desk(photo, size: tuple[int, int]):
+    """``photo`` (BGR) as a sheet lying at a slant on a dark desk, in a ``size`` frame: what the
+    engine's sheet finder is for (the Image tab's "Sheet found" stage, the webcam's outline)."""
+    import cv2
+    import numpy as np
+
+    w, h = size
+    ph, pw = photo.shape[:2]
+    shade = np.linspace(40, 64, w, dtype=np.float32)[None, :, None] + np.zeros((h, 1, 3), np.float32)
+    desk = np.clip(shade + np.random.default_rng(1).normal(0, 5, (h, w, 3)), 0, 255).astype(np.uint8)
+    corners = np.float32([[0.15, 0.15], [0.875, 0.11], [0.915, 0.82], [0.12, 0.875]]) * np.float32([w, h])
+    m = cv2.getPerspectiveTransform(np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]]), corners)
+    sheet = cv2.warpPerspective(photo, m, (w, h), flags=cv2.INTER_AREA)
+    inside = cv2.warpPerspective(np.full((ph, pw), 255, np.uint8), m, (w, h)) > 127
+    return np.where(inside[..., None], sheet, desk)
+
+
 def take_screenshots(out: Path, dark: bool = False, size: tuple[int, int] = (1180, 780)) -> list[Path]:
     """Save draw/image/webcam/train/models/data PNGs (``-dark`` suffixed for the dark scheme) into
     ``out``. Models and samples go to a temporary user folder, never the real one."""
@@ -93,13 +110,20 @@ def take_screenshots(out: Path, dark: bool = False, size: tuple[int, int] = (118
     uncertain = [i for i, d in enumerate(tab.reading().digits) if d.uncertain]
     tab.digit_list.setCurrentItem(tab.digit_list.topLevelItem(uncertain[0] if uncertain else 0))
     grab("image")
-    tab.stage_combo.setCurrentIndex(tab.stage_combo.findText("Components"))
-    grab("image-stages")
-    tab.stage_combo.setCurrentIndex(0)
 
     with tempfile.TemporaryDirectory() as tmp:
+        import cv2
+
         photo = read_image(resource_path("resources", "samples", "photo_2026_4071.jpg"))
-        video = demo_video(Path(tmp) / "camera.avi", photo, frames=60)
+        on_desk = Path(tmp) / "sheet_on_desk.jpg"  # the same sheet photographed lying on a desk
+        cv2.imwrite(str(on_desk), sheet_on_desk(photo, (1280, 960)), [cv2.IMWRITE_JPEG_QUALITY, 90])
+        win.open_image(on_desk)
+        _wait_until(app, lambda: tab.reading() is not None and tab.reading().surface is not None)
+        tab.stage_combo.setCurrentIndex(tab.stage_combo.findText("Sheet found"))
+        grab("image-stages")
+        tab.stage_combo.setCurrentIndex(0)
+
+        video = demo_video(Path(tmp) / "camera.avi", sheet_on_desk(photo, (640, 480)), frames=60)
         win.tabs.setCurrentWidget(win.webcam_tab)
         win.webcam_tab.start(str(video))
         _wait_until(app, lambda: win.webcam_tab.result_label.text() != "" and win.webcam_tab.frames_shown > 30)
