@@ -20,7 +20,7 @@ import numpy as np
 
 from digitdesk.core.errors import raise_if_stopped
 from digitdesk.core.preprocess import frame_ink, is_dark_on_light, stroke_width, to_gray
-from digitdesk.core.structure import fill_outlined, remove_structure, rule_angle, writing_height
+from digitdesk.core.structure import fill_outlined, long_lines, remove_structure, rule_angle, writing_height
 from digitdesk.core.surface import Surface, find_surface
 
 MIN_CONTRAST = 0.18  # weakest ink (relative to the paper) that still counts as writing
@@ -499,7 +499,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
     ink = ink_map(gray, dark_ink=dark_ink)
     binary, faint = _threshold(ink)
     check()
-    sw = stroke_width(binary)
+    sw = stroke_width(binary if plain else cv2.subtract(binary, long_lines(binary)))  # the writing's, not the rules'
     if sw is not None and 3 * sw < 0.6 * max(h, w) / 8:
         # Thin strokes: estimate the paper more locally, so shadows and lighting edges
         # are not mistaken for ink.
@@ -519,8 +519,10 @@ def segment(image: np.ndarray, keep_stages: bool = False,
     if not plain:
         binary, printed = remove_structure(binary, faint, _ink_u8(cv2.GaussianBlur(ink, (0, 0), 1.0)))
     filled = binary if plain else fill_outlined(binary, writing_height(binary))
-    if filled is not binary:
-        ink = np.maximum(ink, (filled > binary).astype(np.float32) * float(np.percentile(ink[binary > 0], 90)) if binary.any() else ink)
+    if filled is not binary and binary.any():
+        # The filled bodies get the writing's ink strength, out to the outline's inner edge.
+        body = cv2.dilate((filled > binary).astype(np.uint8), np.ones((5, 5), np.uint8))
+        ink = np.maximum(ink, body.astype(np.float32) * float(np.percentile(ink[binary > 0], 90)))
         binary = filled
     n, labels, stats = _components(binary, min_area, join=not plain)
     check()

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 MIN_RULE_FRACTION = 0.8  # before the writing is measured, a rule spans most of the page
+MIN_RULE_SHARE = 0.2  # and even then a rule spans a fifth of the page (a thin pen's curve does not)
 MIN_RULE_PX = 40
 MAX_RULE_PX = 12  # a printed line is at most this thick (and thin for its length)
 
@@ -40,6 +41,17 @@ def _runs(binary: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
     if not band.any():
         return band
     return cv2.bitwise_and(binary, cv2.dilate(band, np.ones((3, 3), np.uint8)))
+
+
+def long_lines(binary: np.ndarray, share: float = 0.5) -> np.ndarray:
+    """The pixels of ``binary`` on thin straight lines spanning ``share`` of its width or height
+    (a quick look for rules: to measure the writing without them)."""
+    h, w = binary.shape
+    lines = np.zeros_like(binary)
+    for horizontal, side in ((True, w), (False, h)):
+        if side >= 2 * MIN_RULE_PX:
+            lines = cv2.bitwise_or(lines, _runs(binary, int(side * share), horizontal))
+    return lines
 
 
 def _thickness(lines: np.ndarray, horizontal: bool) -> int:
@@ -126,9 +138,9 @@ def remove_structure(binary: np.ndarray, faint: np.ndarray | None = None, streng
     """``binary`` (uint8 0/255: the writing) without rules, grids, boxes and combs, and the mask
     of what was removed. Rules are looked for in ``faint`` (every mark above the noise, default
     ``binary``: printed lines are often lighter than the writing and only partly in it). A rule
-    is a straight run at least three digit heights long (``digit_h``; by default the lines
-    spanning most of the page are removed first, then the writing left is measured with
-    :func:`writing_height`). Written strokes that cross a rule are kept whole, and so are
+    is a straight run at least three digit heights and a fifth of the page long (``digit_h``,
+    by default measured on the writing clear of the rules; if none is, the lines spanning most of
+    the page are removed first and the writing left is measured). Written strokes that cross a rule are kept whole, and so are
     strokes along a rule whose ink (``strength``, uint8) is clearly stronger than the rule's."""
     faint = binary if faint is None else cv2.bitwise_or(faint, binary)
     if digit_h is None:
@@ -157,7 +169,8 @@ def _remove(binary: np.ndarray, faint: np.ndarray, strength: np.ndarray | None, 
     out = binary
     for horizontal in (True, False):
         side = w if horizontal else h
-        length = max(MIN_RULE_PX, int(3 * digit_h) if digit_h else int(side * MIN_RULE_FRACTION))
+        length = max(MIN_RULE_PX, int(max(3 * digit_h, side * MIN_RULE_SHARE)) if digit_h
+                     else int(side * MIN_RULE_FRACTION))
         if length > side:
             continue
         lines = _runs(faint, length, horizontal)
@@ -224,16 +237,17 @@ def rule_angle(faint: np.ndarray, max_angle: float = 8.0, step: float = 0.5) -> 
 
 
 def fill_outlined(binary: np.ndarray, digit_h: float | None = None) -> np.ndarray:
-    """Fill the bodies of hollow (outlined) strokes: a hole in the writing that is a long, narrow
-    band (as wide as a stroke, several times longer than wide) is the inside of a stroke drawn
-    as its outline; round holes (the loops of 0, 6, 8, 9) stay open."""
+    """Fill the bodies of hollow (outlined) strokes, on a page written that way: a hole in the
+    writing that is a long, narrow band (as wide as a stroke, several times longer than wide) is
+    the inside of a stroke drawn as its outline. Only when such bands are common (in at least
+    two marks of five): a plain 0 or 8 has a narrow loop now and then, which stays open."""
     inverse = cv2.bitwise_not(binary)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(inverse, connectivity=4)
     if n <= 2:
         return binary
     h, w = binary.shape
-    out = binary.copy()
     biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    bands = []
     for i in range(1, n):
         x, y, bw, bh, area = (int(v) for v in stats[i])
         if i == biggest or area < 12 or x == 0 or y == 0 or x + bw == w or y + bh == h:
@@ -246,7 +260,18 @@ def fill_outlined(binary: np.ndarray, digit_h: float | None = None) -> np.ndarra
         if width <= 0:
             continue
         elongation = area / (width / 2) ** 2  # about 3 for a round hole, 4 L / W for a band
-        narrow = digit_h is None or width <= 0.22 * digit_h
-        if elongation >= 20 and narrow:
-            out[y : y + bh, x : x + bw][hole > 0] = 255
+        if elongation >= 10 and (digit_h is None or width <= 0.25 * digit_h):
+            bands.append((x, y, hole))
+    marks = writing_marks(binary, digit_h)
+    if len(bands) < max(2, 0.4 * marks):
+        return binary
+    out = binary.copy()
+    for x, y, hole in bands:
+        out[y : y + hole.shape[0], x : x + hole.shape[1]][hole > 0] = 255
     return out
+
+
+def writing_marks(binary: np.ndarray, digit_h: float | None) -> int:
+    """How many marks in ``binary`` are at least half a digit tall (``digit_h``; 8 px without)."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    return int((stats[1:, cv2.CC_STAT_HEIGHT] >= (0.5 * digit_h if digit_h else 8)).sum())

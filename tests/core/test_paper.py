@@ -116,12 +116,16 @@ def test_faint_pencil_strokes_are_recovered_whole():
 
 
 def test_hollow_strokes_are_filled():
-    binary = np.zeros((200, 120), np.uint8)
+    binary = np.zeros((200, 240), np.uint8)
     body = np.zeros_like(binary)
-    cv2.line(body, (60, 20), (60, 180), 255, 24)  # a thick 1, drawn as its outline
+    for x in (60, 180):
+        cv2.line(body, (x, 20), (x, 180), 255, 24)  # "11" in a thick pen, drawn as its outline
     edge = cv2.subtract(body, cv2.erode(body, np.ones((5, 5), np.uint8)))
     filled = fill_outlined(edge, 160)
-    assert filled[100, 60] == 255  # the inside of the outline is ink now
+    assert filled[100, 60] == 255 and filled[100, 180] == 255  # the insides of the outlines are ink now
+    one = edge.copy()
+    one[:, 120:] = 0  # one narrow loop alone (a thin 0, say) is no hollow writing: left open
+    assert fill_outlined(one, 160)[100, 60] == 0
     ring = np.zeros_like(binary)
     cv2.ellipse(ring, (60, 100), (40, 70), 0, 0, 360, 255, 8)  # a 0: its round hole stays open
     assert fill_outlined(ring, 140)[100, 60] == 0
