@@ -215,8 +215,9 @@ class DrawTab(QWidget):
             self._set_detail(f"{len(uncertain)} uncertain: {which}", amber=True)
         else:
             n = len(digits)
-            self._set_detail(f"{n} digit{'s' if n > 1 else ''} · {min(d.confidence for d in digits):.0%} sure or better"
-                             f" · {seconds * 1000:.0f} ms")
+            least = min(d.confidence for d in digits)
+            sure = f"{least:.0%} sure" if n == 1 else f"each at least {least:.0%} sure"
+            self._set_detail(f"{n} digit{'s' if n > 1 else ''} · {sure} · {seconds * 1000:.0f} ms")
         self._set_cards(reading)
         if announce:
             shown = reading.text.replace("\n", " ")

@@ -317,7 +317,7 @@ class ImageTab(QWidget):
         self.detail_label.setText(f"{self._name} · {w}×{h} · {note} · {seconds * 1000:.0f} ms")
         self.digit_list.clear()
         for i, d in enumerate(digits):
-            alt = ", ".join(f"{a} {p:.0%}" for a, p in d.top[1:])
+            alt = ", ".join(f"{a} ({p:.0%})" if p >= 0.005 else f"{a} (<1%)" for a, p in d.top[1:])
             item = QTreeWidgetItem([str(i + 1), f"{d.digit}?" if d.uncertain else str(d.digit), f"{d.confidence:.1%}",
                                     alt, "uncertain" if d.uncertain else ""])
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignCenter)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 COLUMNS = ["Name", "Architecture", "Parameters", "Test accuracy", "Data", "Date", "Status"]
 NAME, DATA, STATUS = 0, 4, 6
+STATUS_MAX = 240  # px: a broken model's long reason is elided in its cell (the tooltip and details have it)
 OUTSIDE_ID = "(from --model)"  # the row of a model file given with --model that is not one of mine
 
 
@@ -111,6 +112,7 @@ class ModelsTab(QWidget):
         for col in range(len(COLUMNS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(DATA, QHeaderView.ResizeMode.Stretch)  # can be long: takes the spare width
+        header.setSectionResizeMode(STATUS, QHeaderView.ResizeMode.Interactive)  # sized in refresh, at most STATUS_MAX
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.itemDoubleClicked.connect(lambda _item: self.make_active_selected())
@@ -207,6 +209,8 @@ class ModelsTab(QWidget):
                 item.setData(Qt.ItemDataRole.UserRole, info.id)
                 self.table.setItem(row, col, item)
         self._filling = False
+        self.table.resizeColumnToContents(STATUS)
+        self.table.setColumnWidth(STATUS, min(self.table.columnWidth(STATUS), STATUS_MAX))
         self.select(selected.id if selected else self.active_id)
         self._update_buttons()
 

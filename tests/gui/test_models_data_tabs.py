@@ -223,3 +223,19 @@ def test_data_column_takes_the_spare_width(window, qtbot):
     assert header.sectionSize(DATA) >= table.fontMetrics().horizontalAdvance(data) + 8  # shown whole
     assert header.sectionSize(STATUS) == max(table.sizeHintForColumn(STATUS), header.sectionSizeHint(STATUS))
     assert table.item(tab.row_of(info.id), DATA).toolTip() == data  # the full text when elided
+
+
+def test_a_broken_model_s_long_reason_does_not_squeeze_the_data_column(window, qtbot):
+    from digitdesk.gui.models_tab import STATUS_MAX
+
+    window.store.folder.mkdir(parents=True, exist_ok=True)
+    (window.store.folder / "garbage.keras").write_bytes(b"not a zip at all" * 10)
+    tab = window.models_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.refresh()
+    header = tab.table.horizontalHeader()
+    row = tab.row_of("garbage")
+    assert tab.table.sizeHintForColumn(STATUS) > STATUS_MAX  # the reason is long...
+    assert header.sectionSize(STATUS) <= STATUS_MAX  # ...but its column is capped
+    assert "not a Keras model file" in tab.table.item(row, STATUS).toolTip()
+    assert header.sectionSize(DATA) >= tab.table.fontMetrics().horizontalAdvance("MNIST training split (60,000)")
