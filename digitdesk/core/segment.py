@@ -517,7 +517,10 @@ def segment(image: np.ndarray, keep_stages: bool = False,
     thresholded = binary
     printed = np.zeros_like(binary)
     if not plain:
-        binary, printed = remove_structure(binary, faint, _ink_u8(cv2.GaussianBlur(ink, (0, 0), 1.0)))
+        # The writing's height, measured without the page-long lines (a margin with stubs of
+        # rules looks like tall marks), sets how long a rule must be.
+        digit_h = writing_height(cv2.subtract(binary, long_lines(cv2.bitwise_or(binary, faint))), spanning=False)
+        binary, printed = remove_structure(binary, faint, _ink_u8(cv2.GaussianBlur(ink, (0, 0), 1.0)), digit_h)
     filled = binary if plain else fill_outlined(binary, writing_height(binary))
     if filled is not binary and binary.any():
         # The filled bodies get the writing's ink strength, out to the outline's inner edge.

@@ -204,7 +204,7 @@ def _drop_debris(out: np.ndarray, removed: np.ndarray, digit_h: float | None) ->
     touching[labels[cv2.dilate(removed, np.ones((5, 5), np.uint8)) > 0]] = True
     touching[0] = False
     longest = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    debris = touching & (longest < (0.5 * digit_h if digit_h else 12))
+    debris = touching & (longest < (0.4 * digit_h if digit_h else 12))
     if not debris.any():
         return out, removed
     mask = debris[labels]
