@@ -32,10 +32,16 @@ def _runs(binary: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
     band = cv2.morphologyEx(thick, cv2.MORPH_OPEN, along)
     if not band.any():
         return band
-    # A printed line is thin for its length; a long bold stroke of a big digit is not.
+    # A printed line is thin for its length, and thin where it runs (a bold stroke of a big
+    # digit is thick under a narrow straight band through it: its distance to the paper tells).
     n, labels, stats, _ = cv2.connectedComponentsWithStats(band, connectivity=8)
     run = stats[:, cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT].astype(np.float64)
     thin = stats[:, cv2.CC_STAT_AREA] / np.maximum(run, 1) <= np.minimum(MAX_RULE_PX + 4, 0.08 * run)
+    inked = (labels > 0) & (binary > 0)
+    depth = cv2.distanceTransform(binary, cv2.DIST_L2, 3)
+    mean_depth = (np.bincount(labels[inked], weights=depth[inked], minlength=n)
+                  / np.maximum(np.bincount(labels[inked], minlength=n), 1))
+    thin &= 2 * mean_depth <= MAX_RULE_PX / 2
     thin[0] = False
     band = (thin[labels] * 255).astype(np.uint8)
     if not band.any():
@@ -43,7 +49,7 @@ def _runs(binary: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
     return cv2.bitwise_and(binary, cv2.dilate(band, np.ones((3, 3), np.uint8)))
 
 
-def long_lines(binary: np.ndarray, share: float = 0.5) -> np.ndarray:
+def long_lines(binary: np.ndarray, share: float = MIN_RULE_FRACTION) -> np.ndarray:
     """The pixels of ``binary`` on thin straight lines spanning ``share`` of its width or height
     (a quick look for rules: to measure the writing without them)."""
     h, w = binary.shape
@@ -68,8 +74,8 @@ def _thickness(lines: np.ndarray, horizontal: bool) -> int:
 def writing_height(binary: np.ndarray, spanning: bool = True) -> float | None:
     """The typical height of the written marks in ``binary``, ignoring rules and whatever is
     glued to them (long thin boxes), solid blots and specks; None if nothing looks like writing.
-    ``spanning=False`` ignores marks more than half the page wide or high too (a network of
-    rules with writing glued to it), so that only writing clear of the rules is measured."""
+    ``spanning=False`` ignores marks spanning most of the page too (a network of rules with
+    writing glued to it), so that only writing clear of the rules is measured."""
     h, w = binary.shape
     n, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     if n <= 1:
@@ -79,7 +85,7 @@ def writing_height(binary: np.ndarray, spanning: bool = True) -> float | None:
     ok = ((bh >= 6) & (bw * bh < 0.5 * h * w) & (np.maximum(bw / bh, bh / np.maximum(bw, 1)) < 6)
           & (area < 0.9 * bw * bh) & (area >= 0.04 * bw * bh) & (area >= max(4, h * w * 2e-5)))
     if not spanning:
-        ok &= (bw <= 0.5 * w) & (bh <= 0.5 * h)
+        ok &= (bw <= 0.8 * w) & (bh <= 0.8 * h)
     if not ok.any():
         return None
     heights = bh[ok]
