@@ -123,7 +123,7 @@ def _denoised(gray: np.ndarray) -> np.ndarray:
 def _components(binary: np.ndarray, min_area: int, join: bool = True) -> tuple[int, np.ndarray, np.ndarray]:
     """Connected components of ``binary`` (count, labels, stats as OpenCV gives them). Where the
     strokes threshold as chains of pieces (pencil on grainy paper, a skipping pen: joining
-    pieces two pixels apart leaves under 60% of the marks), pieces that close are one
+    pieces two pixels apart leaves 10-60% of the marks, and not whole rows), pieces that close are one
     component, the labels covering ``binary``'s pixels only."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     marks = int((stats[1:, cv2.CC_STAT_AREA] >= min_area).sum())
@@ -132,8 +132,11 @@ def _components(binary: np.ndarray, min_area: int, join: bool = True) -> tuple[i
     r = 2
     nj, joined, jstats, _ = cv2.connectedComponentsWithStats(
         cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))), connectivity=8)
-    if int((jstats[1:, cv2.CC_STAT_AREA] >= min_area).sum()) >= 0.6 * marks:
-        return n, labels, stats
+    joined_marks = jstats[1:][jstats[1:, cv2.CC_STAT_AREA] >= min_area]
+    wide = np.median(joined_marks[:, cv2.CC_STAT_WIDTH] / np.maximum(joined_marks[:, cv2.CC_STAT_HEIGHT], 1)) > 2 \
+        if len(joined_marks) else True
+    if not (0.1 * marks <= len(joined_marks) < 0.6 * marks) or wide:
+        return n, labels, stats  # nothing to join, or joining runs whole rows of digits together
     joined[binary == 0] = 0
     jstats = jstats.copy()
     jstats[:, cv2.CC_STAT_AREA] = np.bincount(joined.ravel(), minlength=nj)
@@ -301,8 +304,8 @@ def _drop_edge_slivers(blobs: list[_Blob], width: int, height: int) -> list[_Blo
     anyway; a digit that merely touches it is no taller than the others.)"""
     m = max(2, round(0.01 * max(width, height)))  # "at the edge": within 1% of it
     inner = [b for b in blobs if b.x0 > m and b.y0 > m and b.x1 < width - m and b.y1 < height - m]
-    if not inner:
-        return []  # only marks along the edge: the sheet's border, the desk, no writing
+    if not inner:  # marks at the edge only: keep those shaped like digits (a number cut by a region)
+        return [b for b in blobs if min(b.w, b.h) > 4 and max(b.w, b.h) < 4 * min(b.w, b.h)]
     if len(inner) == len(blobs):
         return blobs
     limit = 1.6 * _typical_height(inner)

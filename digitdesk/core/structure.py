@@ -15,10 +15,11 @@ import numpy as np
 MIN_RULE_FRACTION = 0.8  # before the writing is measured, a rule spans most of the page
 MIN_RULE_SHARE = 0.2  # and even then a rule spans a fifth of the page (a thin pen's curve does not)
 MIN_RULE_PX = 40
+MIN_RULE_COVER = 0.75  # a rule has ink in this share of its cross-sections, after its small gaps
 MAX_RULE_PX = 12  # a printed line is at most this thick (and thin for its length)
 
 
-def _runs(binary: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
+def _runs(binary: np.ndarray, length: int, horizontal: bool, digit_h: float | None = None) -> np.ndarray:
     """Pixels of ``binary`` on straight runs at least ``length`` long, allowing a gentle slope
     and small breaks (the runs are found in a copy thickened across them by a few pixels and
     with gaps of a few pixels along them closed: a thin printed line thresholds ragged)."""
@@ -36,12 +37,23 @@ def _runs(binary: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
     # digit is thick under a narrow straight band through it: its distance to the paper tells).
     n, labels, stats, _ = cv2.connectedComponentsWithStats(band, connectivity=8)
     run = stats[:, cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT].astype(np.float64)
-    thin = stats[:, cv2.CC_STAT_AREA] / np.maximum(run, 1) <= np.minimum(MAX_RULE_PX + 4, 0.08 * run)
+    across_px = stats[:, cv2.CC_STAT_AREA] / np.maximum(run, 1)  # the band's thickness (4 px of slope allowance)
+    thin = across_px <= np.minimum(MAX_RULE_PX + 4, 0.08 * run)
+    if digit_h:  # much thinner than the writing is tall (a row of tiny digits is as thick as they are)
+        thin &= across_px <= 0.5 * digit_h + 4
     inked = (labels > 0) & (binary > 0)
     depth = cv2.distanceTransform(binary, cv2.DIST_L2, 3)
     mean_depth = (np.bincount(labels[inked], weights=depth[inked], minlength=n)
                   / np.maximum(np.bincount(labels[inked], minlength=n), 1))
     thin &= 2 * mean_depth <= MAX_RULE_PX / 2
+    # ...and solid along its length: ink in most of its cross-sections (a row of small printed
+    # or written digits closes into a band too, but with gaps between the digits).
+    axis = 0 if horizontal else 1
+    for i in np.flatnonzero(thin):
+        x, y, bw, bh = (int(v) for v in stats[i, :4])
+        sub = inked[y : y + bh, x : x + bw] & (labels[y : y + bh, x : x + bw] == i)
+        if float(sub.any(axis=axis).mean()) < MIN_RULE_COVER:
+            thin[i] = False
     thin[0] = False
     band = (thin[labels] * 255).astype(np.uint8)
     if not band.any():
@@ -179,7 +191,7 @@ def _remove(binary: np.ndarray, faint: np.ndarray, strength: np.ndarray | None, 
                      else int(side * MIN_RULE_FRACTION))
         if length > side:
             continue
-        lines = _runs(faint, length, horizontal)
+        lines = _runs(faint, length, horizontal, digit_h)
         if not lines.any():
             continue
         thick = _thickness(lines, horizontal)

@@ -146,3 +146,15 @@ def test_the_features_above_are_needed(off, monkeypatch, recognizer):
         cv2.rectangle(sheet, (150, 100), (500, 380), (228, 228, 228), -1)
         _write(sheet, "61", 250, 290, scale=3, thickness=8)
         assert recognizer.read(_noisy(sheet, 4.0)).surface is None
+
+
+def test_rows_of_small_digits_are_writing_not_rules(tmp_path):
+    """A dense page (rows of 60 small printed digits, closer together than a rule's gaps) is read:
+    its rows are neither removed as rules nor joined into one mark each."""
+    from benchmarks.bench_close import make_page
+    from digitdesk.core.imageio import read_image
+
+    page = read_image(make_page(tmp_path / "page.jpg", rows=6, cols=60))
+    regions = segment(page).regions
+    assert len(regions) >= 0.9 * 6 * 60, len(regions)
+    assert max(r.line for r in regions) == 5
