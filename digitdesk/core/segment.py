@@ -92,6 +92,7 @@ def ink_is_dark(gray: np.ndarray) -> bool:
 
 NOISE_SIGMAS = 7.0  # clear ink stands this many noise deviations above the paper
 WEAK = 0.7  # faint ink joined to clear ink counts down to this share of the clear level
+SMOOTH_ABOVE = 7.0  # ink noise (grey levels) above which the ink is smoothed and faint parts recovered
 
 
 def _ink_u8(ink: np.ndarray) -> np.ndarray:
@@ -186,14 +187,14 @@ def _threshold(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if int(u8.max()) < MIN_CONTRAST * 255:
         return np.zeros_like(u8), np.zeros_like(u8)
     paper, noise = _paper_noise(u8)
-    if noise >= 1.0:  # noisy paper: measure on the ink lightly smoothed (clean images stay crisp)
+    if noise >= SMOOTH_ABOVE:  # noisy paper: measure on the ink lightly smoothed (clean images stay crisp)
         u8 = _ink_u8(cv2.GaussianBlur(ink, (0, 0), 1.0))
         paper, noise = _paper_noise(u8)
     otsu, _ = cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     t = max(otsu, MIN_CONTRAST * 255 * 0.6, paper + NOISE_SIGMAS * noise)
     strong = u8 > t
     faint = (u8 > max(0.3 * t, paper + 0.5 * NOISE_SIGMAS * noise)).astype(np.uint8) * 255
-    if noise < 1.0:  # a clean image (a canvas, a clean scan): no faint strokes to recover
+    if noise < SMOOTH_ABOVE:  # a clean image (a canvas, a clean scan, most photos): no faint strokes to recover
         return strong.astype(np.uint8) * 255, faint
     weak = (u8 > max(WEAK * t, MIN_CONTRAST * 255 * 0.4, paper + 0.5 * NOISE_SIGMAS * noise)).astype(np.uint8)
     sw = stroke_width(strong.astype(np.uint8))

@@ -51,8 +51,8 @@ def _runs(binary: np.ndarray, length: int, horizontal: bool, digit_h: float | No
     axis = 0 if horizontal else 1
     for i in np.flatnonzero(thin):
         x, y, bw, bh = (int(v) for v in stats[i, :4])
-        sub = inked[y : y + bh, x : x + bw] & (labels[y : y + bh, x : x + bw] == i)
-        if float(sub.any(axis=axis).mean()) < MIN_RULE_COVER:
+        cover = (inked[y : y + bh, x : x + bw] & (labels[y : y + bh, x : x + bw] == i)).any(axis=axis)
+        if cover.size == 0 or float(cover.mean()) < MIN_RULE_COVER:
             thin[i] = False
     thin[0] = False
     band = (thin[labels] * 255).astype(np.uint8)
