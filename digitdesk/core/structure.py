@@ -280,7 +280,7 @@ def fill_outlined(binary: np.ndarray, digit_h: float | None = None) -> np.ndarra
         elongation = area / (width / 2) ** 2  # about 3 for a round hole, 4 L / W for a band
         if elongation >= 10 and (digit_h is None or width <= 0.25 * digit_h):
             bands.append((x, y, hole))
-    marks = writing_marks(binary, digit_h)
+    marks = _tall_marks(binary, digit_h)
     if len(bands) < max(2, 0.4 * marks):
         return binary
     out = binary.copy()
@@ -289,7 +289,7 @@ def fill_outlined(binary: np.ndarray, digit_h: float | None = None) -> np.ndarra
     return out
 
 
-def writing_marks(binary: np.ndarray, digit_h: float | None) -> int:
+def _tall_marks(binary: np.ndarray, digit_h: float | None) -> int:
     """How many marks in ``binary`` are at least half a digit tall (``digit_h``; 8 px without)."""
     n, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     return int((stats[1:, cv2.CC_STAT_HEIGHT] >= (0.5 * digit_h if digit_h else 8)).sum())
