@@ -178,10 +178,6 @@ def _accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
     return float((probs.argmax(axis=1) == labels).mean()) if len(labels) else float("nan")
 
 
-def _stop_check(should_stop: Callable[[], bool] | None) -> None:
-    raise_if_stopped(should_stop, "testing the new model")
-
-
 def evaluate(request: TrainRequest, data: TrainData, result: TrainResult, active=None,
              base_name: str | None = None, should_stop: Callable[[], bool] | None = None) -> Evaluation:
     """Test the trained model, compare with ``active`` (a Recognizer) on the same images, collect
@@ -193,9 +189,9 @@ def evaluate(request: TrainRequest, data: TrainData, result: TrainResult, active
     test = data.dataset.test
     if test.labels is None or len(test) == 0:
         raise DataError("this data set has no labelled test images to evaluate on")
-    _stop_check(should_stop)
+    raise_if_stopped(should_stop, "testing the new model")
     probs = predict_proba(result.model, test.images)
-    _stop_check(should_stop)
+    raise_if_stopped(should_stop, "testing the new model")
     pred = probs.argmax(axis=1)
     rep = report(test.labels, pred)
     wrong = np.flatnonzero(pred != test.labels)
@@ -210,7 +206,7 @@ def evaluate(request: TrainRequest, data: TrainData, result: TrainResult, active
         from digitdesk.core.finetune import fine_tune_metadata
 
         s = data.samples
-        _stop_check(should_stop)
+        raise_if_stopped(should_stop, "testing the new model")
         ev.samples_after = _accuracy(predict_proba(result.model, s.images), s.labels)
         if active is not None:
             ev.samples_before = _accuracy(active.classify_many(s.images, should_stop=should_stop), s.labels)

@@ -143,13 +143,11 @@ class DrawTab(QWidget):
 
     def correct_digit(self, index: int, label: int) -> bool:
         """Keep digit ``index`` of the reading shown (its 28x28 crop) as a sample of ``label``."""
-        if self._collector is None or self._shown is None or not 0 <= index < len(self._shown[0].digits):
-            return False
-        if not self._collector.add(self._shown[0].digits[index].input28, label):
+        kept = None if self._collector is None or self._shown is None else self._collector.keep(self._shown[0].digits, index, label)
+        if kept is None:
             return False
         self.cards[index].mark_corrected(label)
-        n = self._collector.counts()[label]
-        self.status.emit(f"Kept digit {index + 1} as a {label} for training ({n} sample{'s' if n != 1 else ''} of {label})")
+        self.status.emit(kept)
         return True
 
     def set_model_error(self, message: str) -> None:

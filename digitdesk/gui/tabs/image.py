@@ -20,7 +20,7 @@ from digitdesk.core.export import FORMATS, export_reading
 from digitdesk.gui.widgets.image_view import ImageView, Overlay
 from digitdesk.gui.widgets.qimage import bgr_from_qimage
 from digitdesk.gui.workers.recognition import describe_error, timed_read
-from digitdesk.gui.widgets.cards import MessageBanner
+from digitdesk.gui.widgets.cards import MessageBanner, digit_text
 from digitdesk.gui.widgets.theme import big_font, colors, css
 from digitdesk.gui.workers.threads import TaskRunner
 
@@ -228,15 +228,13 @@ class ImageTab(QWidget):
 
     def correct_digit(self, row: int, label: int) -> bool:
         """Keep digit ``row`` of the current reading (its 28x28 crop) as a sample of ``label``."""
-        if self._collector is None or self._reading is None or not 0 <= row < len(self._reading.digits):
-            return False
-        if not self._collector.add(self._reading.digits[row].input28, label):
+        kept = None if self._collector is None or self._reading is None else self._collector.keep(self._reading.digits, row, label)
+        if kept is None:
             return False
         item = self.digit_list.topLevelItem(row)
         if item is not None:
             item.setText(4, f"saved as {label} ✓")
-        n = self._collector.counts()[label]
-        self.status.emit(f"Kept digit {row + 1} as a {label} for training ({n} sample{'s' if n != 1 else ''} of {label})")
+        self.status.emit(kept)
         return True
 
     def reading(self) -> "Reading | None":
@@ -319,7 +317,7 @@ class ImageTab(QWidget):
         self.digit_list.clear()
         for i, d in enumerate(digits):
             alt = ", ".join(f"{a} ({p:.0%})" if p >= 0.005 else f"{a} (<1%)" for a, p in d.top[1:])
-            item = QTreeWidgetItem([str(i + 1), f"{d.digit}?" if d.uncertain else str(d.digit), f"{d.confidence:.1%}",
+            item = QTreeWidgetItem([str(i + 1), digit_text(d.digit, d.uncertain), f"{d.confidence:.1%}",
                                     alt, "uncertain" if d.uncertain else ""])
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignCenter)
             item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -339,7 +337,7 @@ class ImageTab(QWidget):
     def _overlays(self) -> list[Overlay]:
         if self._reading is None:
             return []
-        return [Overlay(d.box, f"{d.digit}?" if d.uncertain else str(d.digit), d.uncertain) for d in self._reading.digits]
+        return [Overlay(d.box, digit_text(d.digit, d.uncertain), d.uncertain) for d in self._reading.digits]
 
     @Slot()
     def _show_stage(self) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 
 from digitdesk.gui.workers.capture import Capture
 from digitdesk.core.frames import LatestFrame, SourceError, available_cameras, open_source
+from digitdesk.gui.widgets.cards import digit_text
 from digitdesk.gui.widgets.frame_view import DEFAULT_ROI, FrameView
 from digitdesk.gui.widgets.image_view import Overlay
 from digitdesk.gui.widgets.qimage import array_to_qimage
@@ -337,7 +338,7 @@ class WebcamTab(QWidget):
             return  # the region changed again, or live frames are back
         reading: Reading = result[0]
         self.preview.set_overlays([Overlay((d.box[0] + ox, d.box[1] + oy, d.box[2], d.box[3]),
-                                           f"{d.digit}?" if d.uncertain else str(d.digit), d.uncertain)
+                                           digit_text(d.digit, d.uncertain), d.uncertain)
                                    for d in reading.digits])
         self.preview.set_outline(None if reading.surface is None
                                  else [(float(x) + ox, float(y) + oy) for x, y in reading.surface])

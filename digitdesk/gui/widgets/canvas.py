@@ -1,7 +1,8 @@
 """The drawing surface: smooth anti-aliased strokes on an off-screen image, undo, eraser, tablets.
 
 Strokes are kept as vectors (the undo history and the source of truth); the off-screen image is
-their rendering. Its alpha channel is the ink map handed to the recognizer.
+their rendering, ink on a transparent image. The recognizer gets 255 minus its alpha channel
+(:meth:`DrawingCanvas.ink_array`): dark ink on white, a polarity it then need not guess.
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ def _mid(a: QPointF, b: QPointF) -> QPointF:
 class DrawingCanvas(QWidget):
     """A canvas to write digits on with the mouse or a pen tablet."""
 
-    strokeFinished = Signal()  # a stroke ended (pen or mouse released)
     changed = Signal()  # the drawing changed (stroke, undo, clear)
 
     def __init__(self, parent: QWidget | None = None):
@@ -95,9 +95,6 @@ class DrawingCanvas(QWidget):
     def is_empty(self) -> bool:
         return not any(not s.eraser for s in self._strokes)
 
-    def can_undo(self) -> bool:
-        return bool(self._undo)
-
     def stroke_count(self) -> int:
         return len(self._strokes)
 
@@ -122,7 +119,7 @@ class DrawingCanvas(QWidget):
         self._rerender()
 
     def add_stroke(self, points: list[tuple[float, float]], width: float | None = None, eraser: bool = False) -> None:
-        """Add a whole stroke programmatically (screenshots, demos); emits ``strokeFinished``."""
+        """Add a whole stroke programmatically (screenshots, demos); emits ``changed``."""
         self._begin(QPointF(*points[0]), width or self._pen_width, eraser)
         for x, y in points[1:]:
             self._extend(QPointF(x, y), width or self._pen_width)
@@ -176,7 +173,7 @@ class DrawingCanvas(QWidget):
             event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        """End the stroke; the recognizer is told via ``strokeFinished``."""
+        """End the stroke; the Draw tab reads the canvas on ``changed``."""
         if self._current is not None:
             self._extend(event.position(), self._current.widths[-1])
             self._end()
@@ -230,7 +227,6 @@ class DrawingCanvas(QWidget):
         self._undo.append(s)
         self._trim_undo()
         self.changed.emit()
-        self.strokeFinished.emit()
 
     def _trim_undo(self) -> None:
         del self._undo[:-MAX_UNDO]

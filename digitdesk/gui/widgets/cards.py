@@ -14,6 +14,11 @@ from digitdesk.gui.widgets.theme import big_font, colors, css
 UNCERTAIN_TEXT = "uncertain"
 
 
+def digit_text(digit: int, uncertain: bool) -> str:
+    """How a digit read is written everywhere: ``7``, or ``7?`` when uncertain."""
+    return f"{digit}?" if uncertain else str(digit)
+
+
 class ProbabilityBars(QWidget):
     """Horizontal bars: ``7 ███████░ 98.1%`` for each (digit, probability)."""
 
@@ -124,7 +129,7 @@ class DigitCard(QFrame):
         """Show one digit result (plain data from a DigitResult)."""
         c = colors(self.palette())
         self._digit = digit
-        self.digit_label.setText(f"{digit}?" if uncertain else str(digit))
+        self.digit_label.setText(digit_text(digit, uncertain))
         self.status_label.setText(UNCERTAIN_TEXT if uncertain else f"{confidence:.0%} sure")
         color = c.amber if uncertain else self.palette().color(QPalette.ColorRole.WindowText)
         self.digit_label.setStyleSheet(f"color: {css(color)};")

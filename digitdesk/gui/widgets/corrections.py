@@ -42,6 +42,14 @@ class SampleCollector(QObject):
         self.refresh()
         return True
 
+    def keep(self, digits: list, index: int, label: int) -> str | None:
+        """Keep digit ``index`` of ``digits`` (DigitResults of the reading shown: its 28x28 crop)
+        as a sample of ``label``; the status line to show, or None if nothing was kept."""
+        if not 0 <= index < len(digits) or not self.add(digits[index].input28, label):
+            return None
+        n = self.counts()[label]
+        return f"Kept digit {index + 1} as a {label} for training ({n} sample{'s' if n != 1 else ''} of {label})"
+
     def counts(self) -> dict[int, int]:
         """Samples per digit (0..9 always present)."""
         if self._counts is None:

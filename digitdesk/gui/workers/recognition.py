@@ -31,17 +31,6 @@ def load_recognizer(path: str | os.PathLike | None = None) -> "Recognizer":
     return Recognizer.load(path)
 
 
-def requested_active_id(store: "ModelStore") -> str | None:
-    """The id last made active (``active.json``), even if that model can no longer be used."""
-    import json
-
-    try:
-        value = json.loads(store.active_file.read_text()).get("id")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return str(value) if value else None
-
-
 def load_active_recognizer(store: "ModelStore") -> "tuple[Recognizer, str | None]":
     """Load the store's active model (runs on a worker thread). If it is broken or fails to load,
     load the bundled one instead; the second value then says why, for a person."""
@@ -50,7 +39,7 @@ def load_active_recognizer(store: "ModelStore") -> "tuple[Recognizer, str | None
 
     info = store.active()
     note = None
-    wanted = requested_active_id(store)
+    wanted = store.requested_id()
     if wanted and wanted != info.id:
         try:
             broken = store.get(wanted)
@@ -132,10 +121,6 @@ class ModelHolder(QObject):
     def error(self) -> str | None:
         """Why the last load failed, or None."""
         return self._error
-
-    @property
-    def is_loading(self) -> bool:
-        return self._runner is not None and self._runner.busy
 
     def load(self, path: str | os.PathLike | None = None, store: "ModelStore | None" = None) -> None:
         """Start loading a model in the background (with ``store``: its active one); ``ready``

@@ -107,11 +107,6 @@ class TaskRunner(QObject):
         self._thread.start()
 
     @property
-    def running_tag(self) -> Any:
-        """The tag of the job running now (None if none)."""
-        return self._running[1] if self._running is not None else None
-
-    @property
     def busy(self) -> bool:
         """True while a job runs or waits."""
         return self._running is not None or self._pending is not None
