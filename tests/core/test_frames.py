@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import pytest
 
+from digitdesk.core import frames
 from tests.conftest import number_image
 from digitdesk.core.frames import (CameraSource, FolderSource, LatestFrame, SourceError, VideoFileSource,
                                         open_source, run_capture)
@@ -42,15 +44,22 @@ def test_capture_loops_and_stops_when_asked(video_file):
     assert buf.captured == 45  # looped past the 30 frames of the file
 
 
-def test_recordings_play_at_their_frame_rate(video_file):
+def test_recordings_play_at_their_frame_rate(video_file, monkeypatch):
+    """On a clock that only the waits move (decoding takes no time on it), each of 12 frames at
+    30 fps is followed by a wait of one frame period: paced, not as fast as they decode."""
+    clock, waits = [0.0], []
+
+    def wait(seconds: float) -> None:
+        waits.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(frames, "time", SimpleNamespace(monotonic=lambda: clock[0], sleep=time.sleep))
     src = VideoFileSource(video_file, loop=True)
     src.open()
     buf = LatestFrame()
-    t0 = time.perf_counter()
-    run_capture(src, buf, lambda: buf.captured >= 12, pace=True)
-    elapsed = time.perf_counter() - t0
+    run_capture(src, buf, lambda: buf.captured >= 12, wait, pace=True)
     src.close()
-    assert elapsed >= 11 / 30 - 0.02  # 12 frames at 30 fps: paced, not as fast as they decode
+    assert waits == pytest.approx([1 / 30] * 12)
 
 
 def test_folder_source_skips_unreadable_files(tmp_path):

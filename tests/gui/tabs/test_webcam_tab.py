@@ -74,9 +74,9 @@ def test_freeze_and_send_to_image_tab(window, qtbot, video_file):
     tab.start(str(video_file))
     qtbot.waitUntil(lambda: webcam_text(window) == "42", timeout=10_000)
     tab.freeze_check.setChecked(True)
-    shown = tab.frames_shown
-    qtbot.wait(300)
-    assert tab.frames_shown == shown
+    shown, captured = tab.frames_shown, tab._buffer.captured
+    qtbot.waitUntil(lambda: tab._buffer.captured >= captured + 5, timeout=5000)  # new frames came in...
+    assert tab.frames_shown == shown  # ...and none was shown
     tab.send_button.click()
     assert window.tabs.currentWidget() is window.image_tab
     assert not tab.is_running()  # leaving the tab released the source
