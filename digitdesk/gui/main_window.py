@@ -1,5 +1,9 @@
 """The main window: Draw, Image and Webcam tabs over one shared model; Train, Models and Data
-tabs to make and choose models; menus and status bar."""
+tabs to make and choose models; menus and status bar.
+
+Longer than ~300 lines because it holds the menus, shortcuts, drag and drop, geometry fitted
+to the screen and the wiring between tabs: the one place that knows every tab. Each tab
+saves and restores its own settings."""
 
 from __future__ import annotations
 
@@ -130,7 +134,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._restore_state()
         if camera is not None:
-            self.webcam_tab._resume = True  # --camera: start it when the tab is shown
+            self.webcam_tab.start_when_shown()  # --camera
 
     def _all_tabs(self) -> tuple[QWidget, ...]:
         return (self.draw_tab, self.image_tab, self.webcam_tab, self.train_tab, self.models_tab, self.data_tab)
@@ -281,7 +285,7 @@ class MainWindow(QMainWindow):
         cam_menu = bar.addMenu("&Webcam")
         self._action("&Start / stop", self._toggle_camera, "Ctrl+Space", cam_menu)
         self._action("&Freeze", self.webcam_tab.freeze_check.toggle, "Ctrl+F", cam_menu)
-        self._action("Send to &Image tab", self.webcam_tab._send, "Ctrl+Shift+I", cam_menu)
+        self._action("Send to &Image tab", self.webcam_tab.send_to_image, "Ctrl+Shift+I", cam_menu)
 
         help_menu = bar.addMenu("&Help")
         self._action("&About digitdesk", self._about, None, help_menu)
@@ -388,14 +392,8 @@ class MainWindow(QMainWindow):
         s.set("geometry", self.saveGeometry())
         s.set("state", self.saveState())
         s.set("tab", self.tabs.currentIndex())
-        self.draw_tab.save_state(self.settings.group("draw"))
-        self.train_tab.save_state(self.settings.group("train"))
-        s = self.settings.group("image")
-        s.set("splitter", self.image_tab.splitter.saveState())
-        self.settings.set_last_folder(self.image_tab.last_folder)
-        spec = self.webcam_tab.source_spec()
-        if spec is not None:
-            self.settings.group("webcam").set("source", spec)
+        for name, tab in self._tabs_with_state():
+            tab.save_state(self.settings.group(name))
         if not self.settings.sync():
             log.warning("could not save the settings to %s (read-only folder or full disk?)",
                         self.settings.file_name)
@@ -419,6 +417,10 @@ class MainWindow(QMainWindow):
         else:
             self.resize(fitted.size())
 
+    def _tabs_with_state(self) -> list[tuple[str, QWidget]]:
+        """The tabs that remember settings, each in its own settings group."""
+        return [("draw", self.draw_tab), ("image", self.image_tab), ("webcam", self.webcam_tab), ("train", self.train_tab)]
+
     def _restore_state(self) -> None:
         s = self.settings.group("window")
         geometry = s.get("geometry", QByteArray())
@@ -432,12 +434,6 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         self.tabs.setCurrentIndex(min(max(0, s.get("tab", 0)), self.tabs.count() - 1))
         self._last_tab = self.tabs.currentIndex()
-        self.draw_tab.restore_state(self.settings.group("draw"))
-        self.train_tab.restore_state(self.settings.group("train"))
-        splitter = self.settings.group("image").get("splitter", QByteArray())
-        if splitter:
-            self.image_tab.splitter.restoreState(splitter)
-        self.image_tab.last_folder = self.settings.last_folder()
-        source = self.settings.group("webcam").get("source", "")
-        if source and self._camera is None and (source.isdigit() or Path(source).exists()):
-            self.webcam_tab.set_source(source)
+        for name, tab in self._tabs_with_state():
+            if tab is not self.webcam_tab or self._camera is None:  # --camera wins over the remembered source
+                tab.restore_state(self.settings.group(name))

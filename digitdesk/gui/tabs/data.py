@@ -117,6 +117,25 @@ class DataTab(QWidget):
         self._loader.finished.connect(self._on_loaded)
         self._loader.failed.connect(self._on_failed)
 
+        self.summary_label = QLabel("Choose a data source.")
+        self.summary_label.setObjectName("dataSummaryLabel")
+        self.summary_label.setWordWrap(True)
+        self.banner = MessageBanner()
+        self.banner.setObjectName("dataErrorLabel")
+        self.views = QTabWidget()
+        self.views.setObjectName("dataViews")
+        self.views.addTab(self._build_overview(), "Overview")
+        self.views.addTab(self._build_browser(), "Browse")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 10)
+        layout.addLayout(self._build_source_row())
+        layout.addWidget(self.banner)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(self.views, 1)
+        self._source_changed()
+
+    def _build_source_row(self) -> QHBoxLayout:
+        """Which data set: the source, a path for files and folders, browse and load."""
         self.source_combo = QComboBox()
         self.source_combo.setObjectName("dataSourceCombo")
         for key, text in SOURCES.items():
@@ -137,12 +156,10 @@ class DataTab(QWidget):
         top.addWidget(self.browse_button)
         top.addWidget(self.load_button)
         top.addStretch(1)
-        self.summary_label = QLabel("Choose a data source.")
-        self.summary_label.setObjectName("dataSummaryLabel")
-        self.summary_label.setWordWrap(True)
-        self.banner = MessageBanner()
-        self.banner.setObjectName("dataErrorLabel")
+        return top
 
+    def _build_overview(self) -> QScrollArea:
+        """Random samples of each digit beside the charts (class counts, pixels, mean digits)."""
         self.grid_image = QLabel()
         self.grid_image.setObjectName("sampleGrid")
         self.grid_image.setFixedSize(round(28 * PER_CLASS * GRID_SCALE), round(280 * GRID_SCALE))
@@ -167,7 +184,10 @@ class DataTab(QWidget):
         overview.setWidget(overview_page)
         overview.setWidgetResizable(True)
         overview.setFrameShape(QFrame.Shape.NoFrame)
+        return overview
 
+    def _build_browser(self) -> QWidget:
+        """Pages of samples, all digits or one, with previous and next."""
         self.digit_filter = QComboBox()
         self.digit_filter.setObjectName("browseDigitCombo")
         self.digit_filter.addItem("All digits", -1)
@@ -191,18 +211,7 @@ class DataTab(QWidget):
         col = QVBoxLayout(browse)
         col.addLayout(nav)
         col.addWidget(self.gallery, 1)
-        self.views = QTabWidget()
-        self.views.setObjectName("dataViews")
-        self.views.addTab(overview, "Overview")
-        self.views.addTab(browse, "Browse")
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 8, 10, 10)
-        layout.addLayout(top)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.summary_label)
-        layout.addWidget(self.views, 1)
-        self._source_changed()
+        return browse
 
     # Loading ---------------------------------------------------------------------------------
 

@@ -43,7 +43,18 @@ class DrawTab(QWidget):
 
         self.canvas = DrawingCanvas()
         self.canvas.changed.connect(self.recognize)
+        self._build_actions()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 10)
+        layout.setSpacing(8)
+        layout.addLayout(self._build_tools())
+        layout.addWidget(self.canvas, 1)
+        layout.addLayout(self._build_result())
+        self._build_cards(layout)
+        self._show_idle()
 
+    def _build_actions(self) -> None:
+        """Undo, clear and eraser, with their shortcuts while the tab has focus."""
         self.undo_action = QAction("&Undo stroke", self, shortcut=QKeySequence.StandardKey.Undo)
         self.clear_action = QAction("&Clear canvas", self)
         self.clear_action.setShortcuts([QKeySequence(Qt.Key.Key_Escape), QKeySequence(QKeySequence.StandardKey.Delete)])
@@ -55,6 +66,8 @@ class DrawTab(QWidget):
         self.clear_action.triggered.connect(self.canvas.clear)
         self.eraser_action.toggled.connect(self.canvas.set_eraser)
 
+    def _build_tools(self) -> QHBoxLayout:
+        """The row above the canvas: pen width and the eraser, undo and clear buttons."""
         self.pen_slider = QSlider(Qt.Orientation.Horizontal)
         self.pen_slider.setObjectName("penWidthSlider")
         self.pen_slider.setRange(4, 40)
@@ -84,7 +97,10 @@ class DrawTab(QWidget):
             tools.addWidget(button)
             setattr(self, name.replace("Button", "_button"), button)
         tools.addStretch(1)
+        return tools
 
+    def _build_result(self) -> QHBoxLayout:
+        """The number read, large, and a line of detail beside it."""
         self.result_label = QLabel(PLACEHOLDER)
         self.result_label.setObjectName("resultLabel")
         self.result_label.setFont(big_font(self, 40))
@@ -98,7 +114,10 @@ class DrawTab(QWidget):
         number_row.setSpacing(16)
         number_row.addWidget(self.result_label, 0, Qt.AlignmentFlag.AlignVCenter)
         number_row.addWidget(self.detail_label, 1, Qt.AlignmentFlag.AlignVCenter)
+        return number_row
 
+    def _build_cards(self, layout: QVBoxLayout) -> None:
+        """A caption and a scrolling row of digit cards, one per digit read."""
         self.cards_host = QWidget()
         self.cards_layout = QHBoxLayout(self.cards_host)
         self.cards_layout.setContentsMargins(0, 0, 0, 0)
@@ -117,16 +136,8 @@ class DrawTab(QWidget):
         caption = QLabel("Each digit: what the model sees (28×28) and its three best guesses")
         caption.setToolTip("Wrong? “This is a…” on a digit keeps it as a sample of your handwriting")
         caption.setObjectName("cardsCaption")
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 8, 10, 10)
-        layout.setSpacing(8)
-        layout.addLayout(tools)
-        layout.addWidget(self.canvas, 1)
-        layout.addLayout(number_row)
         layout.addWidget(caption)
         layout.addWidget(scroll)
-        self._show_idle()
 
     # Public API --------------------------------------------------------------------------
 

@@ -1,4 +1,9 @@
-"""Image tab: open a photo or scan, see every digit found, the pipeline stages, export."""
+"""Image tab: open a photo or scan, see every digit found, the pipeline stages, export.
+
+Longer than ~300 lines because a tab is one screen: its builders, its slots for the workers'
+results and its saved state stay together; the parts that stand alone are in ``gui/widgets`` (the
+image view, the correction menus) and the core (reading, export).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QMimeData, Qt, Signal, Slot
+from PySide6.QtCore import QByteArray, QEvent, QMimeData, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QGuiApplication, QPalette
 from PySide6.QtWidgets import (QAbstractButton, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter,
                                QToolButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
@@ -25,6 +30,7 @@ from digitdesk.gui.widgets.theme import big_font, colors, css
 from digitdesk.gui.workers.threads import TaskRunner
 
 if TYPE_CHECKING:
+    from digitdesk.gui.settings import Settings
     from digitdesk.core.recognizer import Reading, Recognizer
     from digitdesk.gui.widgets.corrections import SampleCollector
 
@@ -65,6 +71,16 @@ class ImageTab(QWidget):
         self.last_folder = str(Path.home())
 
         self.view = ImageView()
+        self.banner = MessageBanner()
+        self.banner.setObjectName("imageErrorLabel")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 10)
+        layout.addLayout(self._build_tools())
+        layout.addWidget(self.banner)
+        layout.addWidget(self._build_splitter(), 1)
+
+    def _build_tools(self) -> QHBoxLayout:
+        """The row above the view: open, paste, zoom, the stage shown and export."""
         self.open_button = self._button("openButton", "Open…", "Open an image (Ctrl+O)", self.open_dialog)
         self.paste_button = self._button("pasteButton", "Paste", "Paste an image (Ctrl+V)", self.paste)
         self.fit_button = self._button("fitButton", "Fit", "Fit the image in the view", self.view.fit)
@@ -92,10 +108,10 @@ class ImageTab(QWidget):
         tools.addWidget(self.stage_combo)
         tools.addStretch(1)
         tools.addWidget(self.export_button)
+        return tools
 
-        self.banner = MessageBanner()
-        self.banner.setObjectName("imageErrorLabel")
-
+    def _build_splitter(self) -> QSplitter:
+        """The image view beside the reading: the number, its detail and the list of digits."""
         self.result_label = QLabel("")
         self.result_label.setObjectName("imageResultLabel")
         self.result_label.setFont(big_font(self, 34))
@@ -136,12 +152,7 @@ class ImageTab(QWidget):
         split.setSizes([760, 340])
         split.setChildrenCollapsible(False)
         self.splitter = split
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 8, 10, 10)
-        layout.addLayout(tools)
-        layout.addWidget(self.banner)
-        layout.addWidget(split, 1)
+        return split
 
     def _button(self, name: str, text: str, tip: str, slot) -> QAbstractButton:
         b = QPushButton(text) if text.endswith("…") or text == "Paste" else QToolButton()
@@ -239,6 +250,17 @@ class ImageTab(QWidget):
 
     def reading(self) -> "Reading | None":
         return self._reading
+
+    def save_state(self, settings: "Settings") -> None:
+        """Remember the splitter and the last folder an image came from."""
+        settings.set("splitter", self.splitter.saveState())
+        settings.set_last_folder(self.last_folder)
+
+    def restore_state(self, settings: "Settings") -> None:
+        splitter = settings.get("splitter", QByteArray())
+        if splitter:
+            self.splitter.restoreState(splitter)
+        self.last_folder = settings.last_folder()
 
     def shutdown(self) -> None:
         """Stop the reader thread; a reading in progress stops at its next check."""

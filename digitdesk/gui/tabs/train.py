@@ -4,6 +4,10 @@ after the run, the results (confusion matrix, per-digit table, mistakes) and Sav
 Training runs on a :class:`TrainSession` thread; evaluation, saving and export on a TaskRunner.
 A timer drains the run's progress reports ten times a second into a :class:`TrainHistory`
 (progress bar, text, log); the plot redraws from it on its own, slower timer.
+
+Longer than ~300 lines because a tab is one screen: its builders, its slots for the workers'
+results and its saved state stay together; the parts that stand alone are in ``gui/widgets`` (form,
+results panel, plots), ``gui/workers/training.py`` and ``core/trainrequest.py``.
 """
 
 from __future__ import annotations
@@ -70,6 +74,23 @@ class TrainTab(QWidget):
         self._status_timer.timeout.connect(self._drain)
 
         self.form = TrainForm(collector)
+        self.banner = MessageBanner()
+        self.banner.setObjectName("trainErrorLabel")
+        self.status_label = QLabel("Choose a preset or settings and press Start.")
+        self.status_label.setObjectName("trainStatusLabel")
+        right = QVBoxLayout()
+        right.addLayout(self._build_controls())
+        right.addWidget(self.status_label)
+        right.addWidget(self._build_stop_bar())
+        right.addWidget(self.banner)
+        right.addWidget(self._build_views(), 1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 10)
+        layout.addWidget(self._build_form_scroll())
+        layout.addLayout(right, 1)
+
+    def _build_form_scroll(self) -> QScrollArea:
+        """The settings form, scrolling on its own at the left."""
         scroll = QScrollArea()
         scroll.setObjectName("trainSettings")
         scroll.setWidget(self.form)
@@ -77,7 +98,10 @@ class TrainTab(QWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFixedWidth(self.form.sizeHint().width() + 24)
+        return scroll
 
+    def _build_controls(self) -> QHBoxLayout:
+        """Start, stop and the progress bar."""
         self.start_button = QPushButton("Start")
         self.start_button.setObjectName("trainStartButton")
         self.start_button.setToolTip("Start training with these settings")
@@ -93,13 +117,14 @@ class TrainTab(QWidget):
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
         self.progress.setFormat("%p%")
-        self.status_label = QLabel("Choose a preset or settings and press Start.")
-        self.status_label.setObjectName("trainStatusLabel")
         top = QHBoxLayout()
         top.addWidget(self.start_button)
         top.addWidget(self.stop_button)
         top.addWidget(self.progress, 1)
+        return top
 
+    def _build_stop_bar(self) -> QFrame:
+        """Shown after Stop: keep the weights trained so far, or discard them."""
         self.stop_bar = QFrame()
         self.stop_bar.setObjectName("stopBar")
         self.stop_bar.setFrameShape(QFrame.Shape.StyledPanel)
@@ -116,9 +141,10 @@ class TrainTab(QWidget):
         bar.addWidget(self.keep_button)
         bar.addWidget(self.discard_button)
         self.stop_bar.hide()
-        self.banner = MessageBanner()
-        self.banner.setObjectName("trainErrorLabel")
+        return self.stop_bar
 
+    def _build_views(self) -> QTabWidget:
+        """Progress (the live plot and the log) and Results, as two tabs."""
         self.plot = LivePlot()
         self.plot.setObjectName("livePlot")
         self.plot.set_epochs(self.form.epochs_spin.value())
@@ -148,17 +174,7 @@ class TrainTab(QWidget):
         results_scroll.setWidgetResizable(True)
         results_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.views.addTab(results_scroll, "Results")
-
-        right = QVBoxLayout()
-        right.addLayout(top)
-        right.addWidget(self.status_label)
-        right.addWidget(self.stop_bar)
-        right.addWidget(self.banner)
-        right.addWidget(self.views, 1)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 8, 10, 10)
-        layout.addWidget(scroll)
-        layout.addLayout(right, 1)
+        return self.views
 
     # Public API -----------------------------------------------------------------------------
 

@@ -3,6 +3,10 @@
 Capture runs on its own QThread (a FrameSource filling a LatestFrame buffer); a GUI-thread timer
 takes the newest frame, shows it and hands it to the reader thread when that is free, so a slow
 recognizer skips frames instead of stalling the preview.
+
+Longer than ~300 lines because a tab is one screen: its builders, its slots for the workers'
+results and its saved state stay together; the parts that stand alone are in ``gui/widgets`` (the frame
+view), ``gui/workers/capture.py`` and ``core/frames.py``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from digitdesk.gui.widgets.theme import big_font, colors, css
 from digitdesk.gui.workers.threads import TaskRunner
 
 if TYPE_CHECKING:
+    from digitdesk.gui.settings import Settings
     from digitdesk.core.recognizer import Reading, Recognizer
 
 log = logging.getLogger(__name__)
@@ -75,6 +80,20 @@ class WebcamTab(QWidget):
         self._timer.setInterval(DRAIN_MS)
         self._timer.timeout.connect(self._drain)
 
+        self.preview = FrameView()
+        self.preview.roiChanged.connect(lambda _roi: self._read_still())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 10)
+        layout.addLayout(self._build_tools())
+        layout.addWidget(self.preview, 1)
+        layout.addLayout(self._build_result())
+        if self._camera_arg is not None and self._camera_arg.isdigit():
+            self._cameras = [int(self._camera_arg)]  # --camera N: that one, no probing
+        self._fill_sources()
+        self._set_status("Choose a source and press Start." if camera is None else f"Press Start to use {camera}.")
+
+    def _build_tools(self) -> QHBoxLayout:
+        """The row above the preview: source, start, freeze, region and send to Image."""
         self.source_combo = QComboBox()
         self.source_combo.setObjectName("cameraCombo")
         self.source_combo.setMinimumWidth(220)
@@ -93,7 +112,7 @@ class WebcamTab(QWidget):
         self.send_button = QPushButton("Send to Image tab")
         self.send_button.setObjectName("sendToImageButton")
         self.send_button.setEnabled(False)
-        self.send_button.clicked.connect(self._send)
+        self.send_button.clicked.connect(self.send_to_image)
         tools = QHBoxLayout()
         tools.setSpacing(8)
         tools.addWidget(QLabel("Source"))
@@ -104,8 +123,10 @@ class WebcamTab(QWidget):
         tools.addWidget(self.roi_check)
         tools.addStretch(1)
         tools.addWidget(self.send_button)
+        return tools
 
-        self.preview = FrameView()
+    def _build_result(self) -> QHBoxLayout:
+        """The row below the preview: the number read and the status line."""
         self.result_label = QLabel("")
         self.result_label.setObjectName("webcamResultLabel")
         self.result_label.setFont(big_font(self, 34))
@@ -118,17 +139,7 @@ class WebcamTab(QWidget):
         bottom.setSpacing(18)
         bottom.addWidget(self.result_label, 0)
         bottom.addWidget(self.status_label, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 8, 10, 10)
-        layout.addLayout(tools)
-        layout.addWidget(self.preview, 1)
-        layout.addLayout(bottom)
-
-        self.preview.roiChanged.connect(lambda _roi: self._read_still())
-        if self._camera_arg is not None and self._camera_arg.isdigit():
-            self._cameras = [int(self._camera_arg)]  # --camera N: that one, no probing
-        self._fill_sources()
-        self._set_status("Choose a source and press Start." if camera is None else f"Press Start to use {camera}.")
+        return bottom
 
     # Sources ---------------------------------------------------------------------------
 
@@ -201,6 +212,18 @@ class WebcamTab(QWidget):
         data = self.source_combo.currentData()
         return data if data not in (None, BROWSE_FILE, BROWSE_FOLDER) else None
 
+    def save_state(self, settings: "Settings") -> None:
+        """Remember the chosen camera, video file or folder."""
+        spec = self.source_spec()
+        if spec is not None:
+            settings.set("source", spec)
+
+    def restore_state(self, settings: "Settings") -> None:
+        """Choose the remembered source again, if it still exists."""
+        source = settings.get("source", "")
+        if source and (source.isdigit() or Path(source).exists()):
+            self.set_source(source)
+
     @Slot(int)
     def _on_source_chosen(self, index: int) -> None:
         data = self.source_combo.itemData(index)
@@ -265,7 +288,12 @@ class WebcamTab(QWidget):
         self._resume = self.is_running()
         self.stop()
 
+    def start_when_shown(self) -> None:
+        """Start the camera the next time the tab is shown (``--camera``)."""
+        self._resume = True
+
     def resume(self) -> None:
+        """Restart the camera that :meth:`suspend` released (or :meth:`start_when_shown` asked for)."""
         if self._resume:
             self._resume = False
             self.start()
@@ -403,6 +431,7 @@ class WebcamTab(QWidget):
         self._read_still()
 
     @Slot()
-    def _send(self) -> None:
+    def send_to_image(self) -> None:
+        """Hand the frame shown to the Image tab (``sendToImage``)."""
         if self._frame is not None:
             self.sendToImage.emit(self._frame.copy(), "webcam frame")

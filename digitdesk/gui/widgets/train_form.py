@@ -62,6 +62,19 @@ class TrainForm(QWidget):
         self._applying = False
         self._paths: dict[str, str] = {}  # the file or folder chosen for each source of NEEDS_PATH
         self._path_source = ""  # the source whose path the path field shows
+        data_box, model_box, train_box = self._build_data(collector), self._build_model(), self._build_training()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for box in (model_box, data_box, train_box):
+            layout.addWidget(box)
+        layout.addStretch(1)
+        self.apply_preset(DEFAULT_PRESET)
+        self._path_source = self.source()
+        self._connect()
+        self._update_enabled()
+
+    def _build_model(self) -> QGroupBox:
+        """Preset and architecture."""
         self.preset_combo = QComboBox()
         self.preset_combo.setObjectName("presetCombo")
         for name in PRESETS:
@@ -69,7 +82,26 @@ class TrainForm(QWidget):
             self.preset_combo.setItemData(self.preset_combo.count() - 1, PRESET_TIPS[name], Qt.ItemDataRole.ToolTipRole)
         self.preset_combo.addItem("Custom")
         self.preset_combo.activated.connect(lambda _i: self.apply_preset(self.preset_combo.currentText()))
+        self.arch_combo = QComboBox()
+        self.arch_combo.setObjectName("archCombo")
+        for name in ZOO:
+            self.arch_combo.addItem(name, name)
+            self.arch_combo.setItemData(self.arch_combo.count() - 1, DESCRIPTIONS[name], Qt.ItemDataRole.ToolTipRole)
+        self.arch_combo.addItem(FINE_TUNE, "fine-tune")
+        self.arch_combo.setItemData(self.arch_combo.count() - 1,
+                                    "Teach the active model your handwriting (your samples mixed with MNIST)", Qt.ItemDataRole.ToolTipRole)
+        self.arch_help = QLabel()
+        self.arch_help.setObjectName("archHelp")
+        self.arch_help.setWordWrap(True)
+        model_box = QGroupBox("Model")
+        form = QFormLayout(model_box)
+        form.addRow("Preset", self.preset_combo)
+        form.addRow("Architecture", self.arch_combo)
+        form.addRow(self.arch_help)
+        return model_box
 
+    def _build_data(self, collector: SampleCollector | None) -> QGroupBox:
+        """The data source (with a path for files and folders), your samples, subset sizes."""
         self.source_combo = QComboBox()
         self.source_combo.setObjectName("sourceCombo")
         for key, text in SOURCES.items():
@@ -91,18 +123,17 @@ class TrainForm(QWidget):
         self.max_test_spin = _spin("maxTestSpin", 0, 10_000_000, 0, "all")
         self.max_test_spin.setSingleStep(1000)
         self.max_test_spin.setToolTip("Evaluate on a random subset of this many test images (all: every image)")
+        data_box = QGroupBox("Data")
+        form = QFormLayout(data_box)
+        form.addRow("Source", self.source_combo)
+        form.addRow(self.path_row)
+        form.addRow("My samples", self.counts)
+        form.addRow("Training images", self.max_train_spin)
+        form.addRow("Test images", self.max_test_spin)
+        return data_box
 
-        self.arch_combo = QComboBox()
-        self.arch_combo.setObjectName("archCombo")
-        for name in ZOO:
-            self.arch_combo.addItem(name, name)
-            self.arch_combo.setItemData(self.arch_combo.count() - 1, DESCRIPTIONS[name], Qt.ItemDataRole.ToolTipRole)
-        self.arch_combo.addItem(FINE_TUNE, "fine-tune")
-        self.arch_combo.setItemData(self.arch_combo.count() - 1,
-                                    "Teach the active model your handwriting (your samples mixed with MNIST)", Qt.ItemDataRole.ToolTipRole)
-        self.arch_help = QLabel()
-        self.arch_help.setObjectName("archHelp")
-        self.arch_help.setWordWrap(True)
+    def _build_training(self) -> QGroupBox:
+        """Epochs, batch size, learning rate and schedule, augmentation, early stopping, validation."""
         self.epochs_spin = _spin("epochsSpin", 1, 500, 2)
         self.batch_spin = _spin("batchSizeSpin", 8, 2048, 128)
         self.batch_spin.setSingleStep(32)
@@ -120,19 +151,6 @@ class TrainForm(QWidget):
         self.early_spin = _spin("earlyStoppingSpin", 0, 50, 0, "off", " epochs")
         self.early_spin.setToolTip("Stop when the validation loss has not improved for this many epochs")
         self.val_spin = _spin("validationSpin", 0, 50, 10, "none", " %")
-
-        data_box = QGroupBox("Data")
-        form = QFormLayout(data_box)
-        form.addRow("Source", self.source_combo)
-        form.addRow(self.path_row)
-        form.addRow("My samples", self.counts)
-        form.addRow("Training images", self.max_train_spin)
-        form.addRow("Test images", self.max_test_spin)
-        model_box = QGroupBox("Model")
-        form = QFormLayout(model_box)
-        form.addRow("Preset", self.preset_combo)
-        form.addRow("Architecture", self.arch_combo)
-        form.addRow(self.arch_help)
         train_box = QGroupBox("Training")
         form = QFormLayout(train_box)
         form.addRow("Epochs", self.epochs_spin)
@@ -142,14 +160,10 @@ class TrainForm(QWidget):
         form.addRow(self.augment_check)
         form.addRow("Early stopping", self.early_spin)
         form.addRow("Validation", self.val_spin)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for box in (model_box, data_box, train_box):
-            layout.addWidget(box)
-        layout.addStretch(1)
+        return train_box
 
-        self.apply_preset(DEFAULT_PRESET)
-        self._path_source = self.source()
+    def _connect(self) -> None:
+        """Follow the person's edits (after the preset filled the form)."""
         self.source_combo.currentIndexChanged.connect(self._source_changed)
         self.source_combo.currentIndexChanged.connect(self._update_enabled)
         self.arch_combo.currentIndexChanged.connect(self._arch_changed)
@@ -158,7 +172,6 @@ class TrainForm(QWidget):
         for w in (self.schedule_combo, self.source_combo):
             w.currentIndexChanged.connect(self._edited)
         self.augment_check.toggled.connect(self._edited)
-        self._update_enabled()
 
     # Values ------------------------------------------------------------------------------
 
