@@ -95,6 +95,7 @@ def test_training_shows_curves_progress_and_results(window, qtbot):
     assert results.table.item(3, 2).text() == f"{ev.report.f1[3]:.3f}"
     wrong = int((ev.report.confusion.sum() - np.trace(ev.report.confusion)))
     assert results.gallery.count() == min(wrong, 96)
+    qtbot.waitUntil(lambda: results.confusion.matrix is not None, timeout=5000)  # set on its own event-loop turn
     assert results.confusion.matrix is not None and results.confusion.matrix.sum() == 400
     results.gallery.show_enlarged(0)
     assert results.gallery.zoom.isVisible() and "read as" in results.gallery.zoom.caption.text()
