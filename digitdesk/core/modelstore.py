@@ -4,6 +4,9 @@ bundled, read-only model; which one is active; add, rename, delete, import and e
 Listing is cheap (metadata and the archive's ``config.json``, no TensorFlow), so a broken or
 incompatible file is listed with its reason and never stops the app; :meth:`ModelStore.verify`
 does the full load. Every write goes to a temporary file renamed into place.
+
+A little over 300 lines: one class whose operations share the folder layout, the cheap checks
+and the atomic writes.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Styles: ``"drawn"`` (mouse strokes on a white canvas), ``"hands"`` (Hershey fonts and a
 pen-like stroke model) and ``"photo"`` (a digit photographed on paper by a phone).
 Pure numpy + OpenCV; everything random comes from the ``np.random.Generator`` passed in.
+
+Longer than ~300 lines: the three styles share the digit shapes, the pen model and the
+paper, and each is a few short functions; split apart, each part would import all the others.
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 """Models tab: every model (the bundled one, read-only, and the user's) with its architecture,
 size, accuracy, data and date; broken files listed with the reason. Make active, rename,
 delete, import and export; the core ``ModelStore`` does the work.
+
+Longer than ~300 lines because a tab is one screen: its builders, its slots for the workers'
+results and its saved state stay together; the parts that stand alone are in ``gui/widgets``.
 """
 
 from __future__ import annotations
