@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from digitdesk.core.errors import raise_if_stopped
-from digitdesk.core.preprocess import frame_ink, is_dark_on_light, stroke_width, to_gray
+from digitdesk.core.preprocess import frame_ink, is_dark_on_light, sample_step, stroke_width, to_gray
 from digitdesk.core.structure import fill_outlined, long_lines, remove_structure, rule_angle, writing_height
 from digitdesk.core.surface import Surface, find_surface
 
@@ -82,7 +82,7 @@ def ink_is_dark(gray: np.ndarray) -> bool:
     clearly more pixels are darker than it than lighter."""
     if is_dark_on_light(gray):
         return True
-    step = max(1, int((gray.shape[0] * gray.shape[1] / 40_000) ** 0.5))
+    step = sample_step(gray.shape[0] * gray.shape[1])
     sample = gray[::step, ::step].astype(np.int16)
     paper = int(np.median(sample))
     darker = float((sample < paper - 40).mean())
@@ -101,7 +101,7 @@ def _ink_u8(ink: np.ndarray) -> np.ndarray:
 
 def _paper_noise(u8: np.ndarray) -> tuple[float, float]:
     """The paper's ink level and its noise (a robust standard deviation), from ~40k pixels."""
-    step = max(1, int((u8.size / 40_000) ** 0.5))
+    step = sample_step(u8.size)
     sample = u8[::step, ::step].astype(np.float32)
     paper = float(np.median(sample))
     return paper, 1.4826 * float(np.median(np.abs(sample - paper)))
@@ -110,7 +110,7 @@ def _paper_noise(u8: np.ndarray) -> tuple[float, float]:
 def _denoised(gray: np.ndarray) -> np.ndarray:
     """``gray`` smoothed in proportion to its pixel noise (a dim webcam frame's sensor noise), or
     as it is when that noise is low: the noise is the spread of what a 3x3 median takes away."""
-    step = max(1, int((gray.size / 40_000) ** 0.5))
+    step = sample_step(gray.size)
     sample = gray[::step, ::step]
     if min(sample.shape) < 8:
         return gray
@@ -121,22 +121,28 @@ def _denoised(gray: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(gray, (0, 0), min(2.5, sigma / 6))
 
 
-def _components(binary: np.ndarray, min_area: int, join: bool = True) -> tuple[int, np.ndarray, np.ndarray]:
+def _components(binary: np.ndarray, min_area: int, join: bool = True,
+                stroke: float | None = None) -> tuple[int, np.ndarray, np.ndarray]:
     """Connected components of ``binary`` (count, labels, stats as OpenCV gives them). Where the
-    strokes threshold as chains of pieces (pencil on grainy paper, a skipping pen: joining
-    pieces two pixels apart leaves 10-60% of the marks, and not whole rows), pieces that close are one
-    component, the labels covering ``binary``'s pixels only."""
+    strokes threshold as chains of pieces (pencil on grainy paper, a skipping pen), pieces that
+    close are one component, the labels covering ``binary``'s pixels only. Pieces are joined
+    across gaps of two pixels, or of up to about a stroke width (``stroke``) when that still
+    leaves 10-60% of the marks and does not run whole rows of digits together."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     marks = int((stats[1:, cv2.CC_STAT_AREA] >= min_area).sum())
     if not join or marks < 8:
         return n, labels, stats
-    r = 2
-    nj, joined, jstats, _ = cv2.connectedComponentsWithStats(
-        cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))), connectivity=8)
-    joined_marks = jstats[1:][jstats[1:, cv2.CC_STAT_AREA] >= min_area]
-    wide = np.median(joined_marks[:, cv2.CC_STAT_WIDTH] / np.maximum(joined_marks[:, cv2.CC_STAT_HEIGHT], 1)) > 2 \
-        if len(joined_marks) else True
-    if not (0.1 * marks <= len(joined_marks) < 0.6 * marks) or wide:
+    radii = sorted({2, max(2, int(round(0.8 * stroke)))} if stroke else {2}, reverse=True)
+    for r in radii:
+        nj, joined, jstats, _ = cv2.connectedComponentsWithStats(
+            cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))), connectivity=8)
+        joined_marks = jstats[1:][jstats[1:, cv2.CC_STAT_AREA] >= min_area]
+        wide = np.median(joined_marks[:, cv2.CC_STAT_WIDTH] / np.maximum(joined_marks[:, cv2.CC_STAT_HEIGHT], 1)) > 2 \
+            if len(joined_marks) else True
+        if 0.1 * marks <= len(joined_marks) < 0.6 * marks and not wide \
+                and (r == 2 or not _glues_digits(labels, stats, joined, binary, min_area)):
+            break
+    else:
         return n, labels, stats  # nothing to join, or joining runs whole rows of digits together
     joined[binary == 0] = 0
     jstats = jstats.copy()
@@ -151,16 +157,65 @@ def _components(binary: np.ndarray, min_area: int, join: bool = True) -> tuple[i
     return nj, joined, jstats
 
 
-def _writing_marks(binary: np.ndarray) -> int:
-    """How many marks in ``binary`` are shaped like handwritten digits: away from the edge,
-    neither specks nor large, made of strokes rather than solid."""
+def _glues_digits(labels: np.ndarray, stats: np.ndarray, joined: np.ndarray, binary: np.ndarray,
+                  min_area: int) -> bool:
+    """Whether joining put two marks side by side into one, each nearly as tall as the tallest
+    and together wider than a digit: two whole digits, not the pieces of one."""
+    owner = np.zeros(len(stats), np.int64)
+    ink = binary > 0
+    owner[labels[ink]] = joined[ink]
+    by_joined: dict[int, list[int]] = defaultdict(list)
+    for i in np.nonzero(stats[:, cv2.CC_STAT_AREA] >= min_area)[0][1:] if len(stats) > 1 else []:
+        by_joined[int(owner[i])].append(int(i))
+    for pieces in by_joined.values():
+        top = max(stats[i, cv2.CC_STAT_HEIGHT] for i in pieces)
+        tall = [i for i in pieces if stats[i, cv2.CC_STAT_HEIGHT] >= 0.6 * top]
+        x0 = min(stats[i, 0] for i in tall)
+        y0 = min(stats[i, 1] for i in tall)
+        x1 = max(stats[i, 0] + stats[i, 2] for i in tall)
+        y1 = max(stats[i, 1] + stats[i, 3] for i in tall)
+        if x1 - x0 <= 0.9 * (y1 - y0):
+            continue  # digit-shaped together: the halves of a broken 0, say
+        for a, b in ((a, b) for k, a in enumerate(tall) for b in tall[k + 1:]):
+            ax0, aw, bx0, bw = stats[a, 0], stats[a, 2], stats[b, 0], stats[b, 2]
+            if min(ax0 + aw, bx0 + bw) - max(ax0, bx0) < 0.3 * min(aw, bw):
+                return True
+    return False
+
+
+def _writing_marks(binary: np.ndarray, inside_only: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Which marks in ``binary`` are shaped like handwritten digits: away from the edge (unless
+    not ``inside_only``), neither specks nor large, made of strokes rather than solid. A bool per
+    component label (0 is the background) and the labels."""
     h, w = binary.shape
-    n, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    x, y, bw, bh, area = (stats[1:, i] for i in range(5))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    x, y, bw, bh, area = (stats[:, i] for i in range(5))
     inside = (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h)
     sized = (bh >= max(MIN_DIGIT_PX, 0.02 * h)) & (bh <= 0.5 * h) & (bw <= 1.5 * bh) & (bw >= 0.1 * bh)
     fill = area / np.maximum(bw * bh, 1)
-    return int((inside & sized & (fill >= 0.08) & (fill <= 0.6)).sum())
+    marks = (inside | (not inside_only)) & sized & (fill >= 0.08) & (fill <= 0.6)
+    marks[0] = False
+    return marks, labels
+
+
+def _writing_stroke(binary: np.ndarray) -> float | None:
+    """The stroke width of the digit-shaped marks in ``binary`` (a dim frame's specks of noise,
+    a hand's texture and rules left out), or of all its ink when none is digit-shaped. Measured
+    as the widest opening that keeps half of the marks' ink: the ragged edges and pinholes of a
+    noisy thick stroke make its centre-line distances small, but it survives an opening."""
+    marks, labels = _writing_marks(binary, inside_only=False)  # a region may cut a digit
+    if not marks.any():
+        return stroke_width(binary)
+    ink = marks[labels].astype(np.uint8)
+    ys, xs = np.nonzero(ink)
+    ink = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    ink = cv2.copyMakeBorder(ink, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    half = 0.5 * float(ink.sum())
+    for r in range(1, 64):
+        disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+        if float(cv2.morphologyEx(ink, cv2.MORPH_OPEN, disk).sum()) < half:
+            return float(max(1.5, 2 * r - 1))
+    return 127.0
 
 
 def _looks_written_dark(gray: np.ndarray) -> bool:
@@ -170,9 +225,29 @@ def _looks_written_dark(gray: np.ndarray) -> bool:
     h, w = gray.shape
     f = min(1.0, 512 / max(h, w))
     small = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else gray
-    dark = _writing_marks(_threshold(ink_map(small, dark_ink=True))[0])
-    light = _writing_marks(_threshold(ink_map(small, dark_ink=False))[0])
+    dark = int(_writing_marks(_threshold(ink_map(small, dark_ink=True))[0])[0].sum())
+    light = int(_writing_marks(_threshold(ink_map(small, dark_ink=False))[0])[0].sum())
     return dark >= 2 * light + 1
+
+
+def _stroke_otsu(u8: np.ndarray, gate: float) -> float:
+    """Otsu's level of the ink, leaving out broad dark areas that come in from the image's edge
+    (a strip of desk, a hand's shadow): beside them faint writing would fall below the level
+    that splits them from the paper. Writing, however thick, stays in."""
+    h, w = u8.shape
+    k = max(7, int(min(h, w) / 48)) | 1
+    broad = cv2.morphologyEx((u8 > gate).astype(np.uint8), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(broad, connectivity=8)
+    x, y, bw, bh = (stats[:, i] for i in range(4))
+    edge = (x == 0) | (y == 0) | (x + bw == w) | (y + bh == h)
+    edge[0] = False
+    if not edge.any():
+        return float(cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0])
+    step = max(1, sample_step(u8.size) // 2)  # four times the usual sample: the writing is a small part
+    values = u8[::step, ::step][~edge[labels[::step, ::step]]]
+    if values.size < 16:
+        return float(cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0])
+    return float(cv2.threshold(values.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0])
 
 
 def _threshold(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -190,7 +265,7 @@ def _threshold(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if noise >= SMOOTH_ABOVE:  # noisy paper: measure on the ink lightly smoothed (clean images stay crisp)
         u8 = _ink_u8(cv2.GaussianBlur(ink, (0, 0), 1.0))
         paper, noise = _paper_noise(u8)
-    otsu, _ = cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    otsu = _stroke_otsu(u8, paper + NOISE_SIGMAS * noise)
     t = max(otsu, MIN_CONTRAST * 255 * 0.6, paper + NOISE_SIGMAS * noise)
     strong = u8 > t
     faint = (u8 > max(0.3 * t, paper + 0.5 * NOISE_SIGMAS * noise)).astype(np.uint8) * 255
@@ -503,7 +578,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
     ink = ink_map(gray, dark_ink=dark_ink)
     binary, faint = _threshold(ink)
     check()
-    sw = stroke_width(binary if plain else cv2.subtract(binary, long_lines(binary)))  # the writing's, not the rules'
+    sw = stroke_width(binary) if plain else _writing_stroke(cv2.subtract(binary, long_lines(binary)))  # the writing's, not the rules'
     if sw is not None and 3 * sw < 0.6 * max(h, w) / 8:
         # Thin strokes: estimate the paper more locally, so shadows and lighting edges
         # are not mistaken for ink.
@@ -531,7 +606,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
         body = cv2.dilate((filled > binary).astype(np.uint8), np.ones((5, 5), np.uint8))
         ink = np.maximum(ink, body.astype(np.float32) * float(np.percentile(ink[binary > 0], 90)))
         binary = filled
-    n, labels, stats = _components(binary, min_area, join=not plain)
+    n, labels, stats = _components(binary, min_area, join=not plain, stroke=sw)
     check()
     blobs = []
     for i in range(1, n):
