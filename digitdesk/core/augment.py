@@ -1,5 +1,8 @@
 """Batch augmentation in TensorFlow ops (runs inside ``tf.data``): rotation, scale, shift,
-shear and stroke thickness, so MNIST-trained models read mouse strokes and other hands."""
+shear and stroke thickness, so MNIST-trained models read mouse strokes and other hands; and,
+off by default, the pens and paper of real pages: hollow (outlined) digits, a skipping pen's
+gaps, a thick pen, a broad nib's hairlines and the gap a removed ruled line leaves. They all
+transform MNIST digits; no other data is involved."""
 
 from __future__ import annotations
 
@@ -18,6 +21,16 @@ class AugmentParams:
     shear: float = 0.20  # shear factor, +-
     thicken: float = 0.35  # probability of a thicker stroke (blend towards a 3x3 dilation)
     thin: float = 0.20  # probability of a thinner stroke (blend towards a 2x2 erosion)
+    # Pen and paper styles (one at most per digit, each with its probability; 0 = off):
+    heavy: float = 0.0  # a much thicker, blurred stroke: small digits in a thick pen, blown up
+    outline: float = 0.0  # a hollow digit: the outline of a thickened stroke
+    breaks: float = 0.0  # gaps along the strokes: a pen that skips
+    hairline: float = 0.0  # strokes thinned across one direction: a broad nib's hairlines
+    gap_line: float = 0.0  # a band 1-2 px high erased across the digit: a ruled line removed
+
+    def styles(self) -> float:
+        """The share of digits given a pen and paper style."""
+        return self.heavy + self.outline + self.breaks + self.hairline + self.gap_line
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -48,6 +61,8 @@ def augment_batch(images, params: AugmentParams = AugmentParams(), seed=None):
     thick = tf.cast(u < params.thicken, tf.float32) * amount
     thin = tf.cast((u >= params.thicken) & (u < params.thicken + params.thin), tf.float32) * amount
     x = x + thick * (dil - x) + thin * (ero - x)
+    if params.styles() > 0:
+        x = _pen_styles(x, params, seeds[11])
 
     # One affine map per sample: output pixel -> input pixel, about the image centre.
     def uni(i, r):
@@ -81,3 +96,43 @@ def augment_batch(images, params: AugmentParams = AugmentParams(), seed=None):
         fill_mode="CONSTANT",
     )
     return tf.clip_by_value(x, 0.0, 255.0)
+
+
+def _pen_styles(x, params: AugmentParams, seed):
+    """Give each digit of ``x`` at most one pen and paper style, drawn with its probability."""
+    import tensorflow as tf
+
+    b = tf.shape(x)[0]
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 8)
+
+    def draw(i, shape, lo=0.0, hi=1.0):
+        return tf.random.stateless_uniform(shape, seeds[i], lo, hi)
+
+    u = draw(0, [b, 1, 1, 1])
+    edges = [params.heavy, params.outline, params.breaks, params.hairline, params.gap_line]
+    bounds = [sum(edges[:i]) for i in range(len(edges) + 1)]
+    pick = [tf.cast((u >= lo) & (u < hi), tf.float32) for lo, hi in zip(bounds, bounds[1:])]
+
+    def erode(img, kh, kw):
+        return -tf.nn.max_pool2d(-img, [kh, kw], 1, "SAME")
+
+    # A small digit in a thick pen reaches the model blown up from a few pixels: thick and soft.
+    heavy = tf.image.resize(tf.image.resize(tf.nn.max_pool2d(x, 5, 1, "SAME"), [12, 12], antialias=True), [28, 28])
+    thick = tf.nn.max_pool2d(x, 5, 1, "SAME")
+    outline = tf.nn.relu(thick - erode(thick, 3, 3))
+    # Gaps: six small disks at random places over the digit's middle; those on a stroke cut it.
+    yy, xx = tf.meshgrid(tf.range(28, dtype=tf.float32), tf.range(28, dtype=tf.float32), indexing="ij")
+    cy, cx = draw(1, [b, 1, 1, 6], 5.0, 23.0), draw(2, [b, 1, 1, 6], 5.0, 23.0)
+    r = draw(3, [b, 1, 1, 6], 1.2, 2.2)
+    hole = tf.reduce_any((yy[None, :, :, None] - cy) ** 2 + (xx[None, :, :, None] - cx) ** 2 < r * r,
+                         axis=-1, keepdims=True)
+    broken = x * (1.0 - tf.cast(hole, tf.float32))
+    across = tf.cast(draw(4, [b, 1, 1, 1]) < 0.5, tf.float32)  # thin the strokes across x or across y
+    hair = across * erode(x, 1, 3) + (1 - across) * erode(x, 3, 1)
+    hair = x + draw(5, [b, 1, 1, 1], 0.6, 1.0) * (hair - x)
+    row = draw(6, [b, 1, 1, 1], 5.0, 22.0)
+    height = 1.0 + tf.floor(draw(7, [b, 1, 1, 1], 0.0, 2.0))
+    band = tf.cast((yy[None, :, :, None] >= row) & (yy[None, :, :, None] < row + height), tf.float32)
+    banded = x * (1.0 - band)
+    plain = 1.0 - tf.add_n(pick)
+    return plain * x + pick[0] * heavy + pick[1] * outline + pick[2] * broken + pick[3] * hair + pick[4] * banded
