@@ -72,6 +72,7 @@ class LiteModel:
             self._check_contract()
             self._batch = -1
             self._resize(1)
+            self._check_memory()
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "LiteModel":
@@ -81,7 +82,6 @@ class LiteModel:
     def _check_contract(self) -> None:
         try:
             ins, outs = self._interp.get_input_details(), self._interp.get_output_details()
-            tensors = self._interp.get_tensor_details()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"{self.where}: not a usable LiteRT model ({_first_line(exc)})") from None
         if len(ins) != 1:
@@ -98,15 +98,18 @@ class LiteModel:
             raise ModelError(f"{self.where}: the model reads {np.dtype(ins[0]['dtype']).name} and gives "
                              f"{np.dtype(outs[0]['dtype']).name}; digitdesk models take and give float32 "
                              "(raw pixel values 0..255 in, probabilities out)")
-        total = 0
-        for t in tensors:
-            dims = [max(int(v), 1) for v in t.get("shape", ())]
-            total += int(np.prod(dims, dtype=np.int64)) * np.dtype(t["dtype"]).itemsize
-        if total > MAX_TENSOR_BYTES:
-            raise ModelError(f"{self.where}: refusing to allocate {total / 2**20:.0f} MB for one digit "
-                             "(no digit model needs that much)")
         self._in, self._out = ins[0]["index"], outs[0]["index"]
         self._dynamic = shape_in[0] == -1
+
+    def _check_memory(self) -> None:
+        """Refuse a model whose tensors for one digit exceed MAX_TENSOR_BYTES. Checked once they
+        are allocated (a shape can depend on the input), before anything runs or touches them."""
+        total = 0
+        for t in self._interp.get_tensor_details():
+            total += int(np.prod([max(int(v), 0) for v in t["shape"]], dtype=np.int64)) * np.dtype(t["dtype"]).itemsize
+        if total > MAX_TENSOR_BYTES:
+            raise ModelError(f"{self.where}: refusing to run a model that needs {total / 2**20:.0f} MB for one "
+                             "digit (no digit model needs that much)")
 
     def _resize(self, n: int) -> None:
         try:

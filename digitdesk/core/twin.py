@@ -3,11 +3,14 @@
 A twin sits beside its model (``my-model.keras`` -> ``my-model.tflite``) or, for models whose
 folder is not ours to write in (the bundled one, a ``--model`` file elsewhere), in the per-user
 ``twins/`` folder under the model's content hash. A small record beside it
-(``my-model.twin.json``) holds the SHA-256 of the ``.keras`` file it was made from and of the
-twin itself: a twin whose record does not match is stale or damaged and is never read.
+(``my-model.twin.json``) maps the SHA-256 of each twin written there to the SHA-256 of the
+``.keras`` file it was made from: a twin the record does not know is damaged, one made from
+another ``.keras`` content is stale, and neither is ever read.
 
-Making a twin needs TensorFlow (its converter); reading one does not. Both files are written
-to a temporary file renamed into place, so a kill leaves the old twin or none.
+Making a twin needs TensorFlow (its converter); reading one does not. The record is rewritten
+first (knowing the old twin and the new one), then the twin; each goes to a temporary file
+renamed into place, so a kill at any moment leaves the old twin or the new one, each correctly
+described by the record, never a half-written or unaccounted one.
 """
 
 from __future__ import annotations
@@ -63,18 +66,28 @@ def twin_problem(twin: Path, digest: str) -> str | None:
     """Why ``twin`` cannot stand for the model with content hash ``digest`` (None: it can)."""
     if not twin.is_file():
         return "it has no LiteRT twin yet"
-    try:
-        record = json.loads(record_path(twin).read_text())
-    except (OSError, ValueError):
+    record = _read_record(twin)
+    if not record:
         return "its LiteRT twin has no record of the model it was made from"
-    if not isinstance(record, dict) or record.get("source_sha256") != digest:
-        return "its LiteRT twin was made from another version of the model"
     try:
-        if record.get("twin_sha256") != file_sha256(twin):
-            return "its LiteRT twin is damaged (its content does not match its record)"
+        made_from = record.get(file_sha256(twin))
     except OSError as exc:
         return f"its LiteRT twin cannot be read ({describe_os_error(exc)})"
+    if made_from is None:
+        return "its LiteRT twin is damaged (not the file its record describes)"
+    if made_from != digest:
+        return "its LiteRT twin was made from another version of the model"
     return None
+
+
+def _read_record(twin: Path) -> dict[str, str]:
+    """The record beside ``twin``: twin SHA-256 -> SHA-256 of the .keras it was made from."""
+    try:
+        record = json.loads(record_path(twin).read_text())
+        twins = record["twins"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return {k: v for k, v in twins.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(twins, dict) else {}
 
 
 def find_twin(model_path: str | os.PathLike) -> tuple[Path | None, str | None]:
@@ -133,12 +146,18 @@ def write_twin(model_path: str | os.PathLike, model=None, dest: str | os.PathLik
         raise ModelError(f"{model_path}: cannot read ({describe_os_error(exc)})") from None
     data = convert(model if model is not None else load_model(model_path))
     dest = Path(dest) if dest is not None else twin_destination(model_path)
-    record = {"source": model_path.name, "source_sha256": digest,
-              "twin_sha256": hashlib.sha256(data).hexdigest(), "made": now_iso()}
+    twin_digest = hashlib.sha256(data).hexdigest()
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(dest, data)
+        known = {}
+        if dest.is_file():  # the twin there now stays described until the new one replaces it
+            old = file_sha256(dest)
+            if old in (previous := _read_record(dest)):
+                known[old] = previous[old]
+        known[twin_digest] = digest
+        record = {"source": model_path.name, "made": now_iso(), "twins": known}
         atomic_write_bytes(record_path(dest), json.dumps(record, indent=2).encode())
+        atomic_write_bytes(dest, data)
     except OSError as exc:
         raise ModelError(f"{dest}: cannot write the LiteRT twin: {describe_os_error(exc)}") from None
     return dest
