@@ -47,7 +47,7 @@ CHILD = textwrap.dedent(r'''
     from PySide6.QtWidgets import QApplication
     from digitdesk.gui.app import configure_application, install_excepthook
     from digitdesk.gui import create_main_window
-    from digitdesk.gui.workers import running_threads
+    from digitdesk.gui.workers.threads import running_threads
 
     scenario, media = sys.argv[1], sys.argv[2]
     app = QApplication(sys.argv[:1])

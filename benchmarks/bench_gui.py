@@ -94,7 +94,7 @@ def _app_and_window():
 
     from digitdesk.gui import create_main_window
     from digitdesk.gui.app import configure_application
-    from digitdesk.gui.recognition import load_recognizer
+    from digitdesk.gui.workers.recognition import load_recognizer
     from PySide6.QtCore import QSettings
 
     app = QApplication.instance() or QApplication([])
@@ -129,7 +129,7 @@ def bench_stroke(app, win, strokes: int) -> dict:
     from PySide6.QtCore import QPoint, Qt
     from PySide6.QtTest import QTest
 
-    from digitdesk.gui.strokes import number_strokes
+    from digitdesk.core.strokes import number_strokes
 
     tab, canvas = win.draw_tab, win.draw_tab.canvas
     win.tabs.setCurrentWidget(tab)
@@ -175,7 +175,7 @@ def bench_stroke(app, win, strokes: int) -> dict:
 def bench_webcam(app, win, seconds: float, runs: int = 3) -> dict:
     from digitdesk.core.imageio import read_image
     from digitdesk.core.paths import resource_path
-    from digitdesk.gui.demo import demo_video
+    from digitdesk.gui.dev.demo import demo_video
 
     tab = win.webcam_tab
     readings = []

@@ -106,7 +106,7 @@ def _summarise(lat_ms: np.ndarray, chunk: int, rss_chunks: list[float], cpu_chun
 
 def _load_recognizer():
     """The bundled model, loaded the way the app does."""
-    from digitdesk.gui.recognition import load_recognizer
+    from digitdesk.gui.workers.recognition import load_recognizer
 
     return load_recognizer()
 
@@ -215,9 +215,9 @@ class _Pipeline:
     preview and read it on the reader (here synchronously, so no frame is skipped)."""
 
     def __init__(self, rec, frames: int, warmup: int, texts: list[str], segment: int, chunk: int):
-        from digitdesk.gui.frame_source import LatestFrame
-        from digitdesk.gui.qimage import array_to_qimage
-        from digitdesk.gui.recognition import timed_read
+        from digitdesk.core.frames import LatestFrame
+        from digitdesk.gui.widgets.qimage import array_to_qimage
+        from digitdesk.gui.workers.recognition import timed_read
 
         self.rec, self.frames, self.warmup, self.texts, self.segment, self.chunk = rec, frames, warmup, texts, segment, chunk
         self.buffer = self._make_buffer(LatestFrame)
@@ -278,7 +278,7 @@ class _Pipeline:
 
 
 def bench_webcam(rec, minutes: float, clip_dir: Path, warmup: int = 60) -> dict:
-    from digitdesk.gui.frame_source import VideoFileSource, run_capture
+    from digitdesk.core.frames import VideoFileSource, run_capture
 
     frames = max(1, int(round(minutes * 60 * FPS)))
     chunk = int(60 * FPS) if minutes >= 2 else max(1, frames // 10)  # a minute of video, or a tenth

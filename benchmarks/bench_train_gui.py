@@ -108,7 +108,7 @@ def setup(args):
     app = QApplication.instance() or QApplication([])
     from digitdesk.gui import create_main_window
     from digitdesk.gui.app import configure_application
-    from digitdesk.gui.recognition import load_recognizer
+    from digitdesk.gui.workers.recognition import load_recognizer
 
     configure_application(app)
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
@@ -156,7 +156,7 @@ def cli_run(tab) -> dict:
     """What ``digitdesk train`` does (core train with the CLI's progress bar), on this thread."""
     from digitdesk.cli import ProgressBar
     from digitdesk.core.training import train
-    from digitdesk.gui.train_jobs import load_data
+    from digitdesk.core.trainrequest import load_data
 
     request = tab.form.request()
     data = load_data(request)
@@ -177,7 +177,7 @@ def fit_run(tab) -> dict:
     """Plain ``model.fit`` with the same model, data, pipeline, optimizer and validation, on this thread."""
     from benchmarks.bench_engine import plain_fit
     from digitdesk.core.training import split_validation
-    from digitdesk.gui.train_jobs import load_data
+    from digitdesk.core.trainrequest import load_data
 
     request = tab.form.request()
     config = request.config
@@ -194,7 +194,7 @@ def write_npz(tab, folder: str) -> str:
     """The Train tab's data (its limited MNIST subsets) as an mnist.npz the CLI can read."""
     import numpy as np
 
-    from digitdesk.gui.train_jobs import load_data
+    from digitdesk.core.trainrequest import load_data
 
     ds = load_data(tab.form.request()).dataset
     path = os.path.join(folder, "mnist-subset.npz")

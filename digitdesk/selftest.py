@@ -201,7 +201,7 @@ def _wait_until(app, done: Callable[[], bool], timeout: float) -> bool:
 
 def _rendered(name: str, widget) -> str:
     """Grab ``widget`` offscreen; its size, or CheckFailed if the picture is empty or blank."""
-    from digitdesk.gui.qimage import qimage_to_array
+    from digitdesk.gui.widgets.qimage import qimage_to_array
 
     pixels = qimage_to_array(widget.grab().toImage())
     if pixels.ndim < 2 or pixels.shape[0] < 50 or pixels.shape[1] < 50:
@@ -312,8 +312,8 @@ def check_window(ctx: _Context) -> str:
 
     from digitdesk.gui import create_main_window
     from digitdesk.gui.app import configure_application
-    from digitdesk.gui.demo import draw_number
-    from digitdesk.gui.workers import running_threads
+    from digitdesk.gui.widgets.canvas import draw_number
+    from digitdesk.gui.workers.threads import running_threads
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     configure_application(app)

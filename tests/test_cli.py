@@ -84,7 +84,9 @@ def test_train_evaluate_and_kaggle(tmp_path, digit_folder, mnist):
     assert out.returncode == 0, out.stderr
     assert "precision" in out.stdout and "confusion" in out.stdout
     data = json.loads((report / "report.json").read_text())
-    assert 0 <= data["accuracy"] <= 1 and len(data["confusion"]) == 10
+    confusion = np.array(data["confusion"])
+    assert confusion.shape == (10, 10) and confusion.sum() > 0
+    assert data["accuracy"] == pytest.approx(np.trace(confusion) / confusion.sum(), abs=1e-6)  # agrees with its confusion
     assert (report / "confusion.png").stat().st_size > 1000
 
     csv = tmp_path / "test.csv"

@@ -86,20 +86,20 @@ if how in ("no-qtsvg", "app"):  # what the frozen app did when build.spec left P
                 raise ImportError("cannot import name 'QtSvg' from 'PySide6'")
     sys.meta_path.insert(0, NoQtSvg())
 elif how == "slot":  # raises in a slot the event loop calls: only sys.excepthook sees it
-    from digitdesk.gui.data_tab import DataTab
+    from digitdesk.gui.tabs.data import DataTab
     def _on_loaded(self, tag, exploration):
         raise RuntimeError("the Data tab cannot show what it loaded")
     DataTab._on_loaded = _on_loaded
 elif how == "logged":  # the app logs an error and carries on
-    from digitdesk.gui.models_tab import ModelsTab
+    from digitdesk.gui.tabs.models import ModelsTab
     refresh = ModelsTab.refresh
     def logged_refresh(self):
-        logging.getLogger("digitdesk.gui.models_tab").error("could not list the models")
+        logging.getLogger("digitdesk.gui.tabs.models").error("could not list the models")
         refresh(self)
     ModelsTab.refresh = logged_refresh
 elif how == "qt-critical":  # Qt reports a critical problem and carries on
     from PySide6.QtCore import qCritical
-    from digitdesk.gui.plots import ConfusionPlot
+    from digitdesk.gui.widgets.plots import ConfusionPlot
     set_matrix = ConfusionPlot.set_matrix
     def critical_set_matrix(self, confusion):
         qCritical("QPainter::begin: Paint device returned engine == 0")
@@ -130,7 +130,7 @@ def _broken(tmp_path, how: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("how, reason", [
     ("no-qtsvg", "ImportError: cannot import name 'QtSvg' from 'PySide6' (uncaught, sys.excepthook)"),
     ("slot", "RuntimeError: the Data tab cannot show what it loaded (uncaught, sys.excepthook)"),
-    ("logged", "could not list the models (logged at ERROR by digitdesk.gui.models_tab)"),
+    ("logged", "could not list the models (logged at ERROR by digitdesk.gui.tabs.models)"),
     ("qt-critical", "QPainter::begin: Paint device returned engine == 0 (Qt critical message)"),
 ])
 def test_a_broken_tab_fails_the_self_test_naming_the_check(tmp_path, how, reason):

@@ -200,13 +200,19 @@ class ModelStore:
             return replace(info, broken=str(exc).removeprefix(f"{info.path}: "))
         return replace(info, broken=cheap_problem(info.path, info.metadata))
 
+    def requested_id(self) -> str | None:
+        """The id last made active (``active.json``), even if that model can no longer be used;
+        None if none was."""
+        try:
+            value = json.loads(self.active_file.read_text()).get("id")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return str(value) if value else None
+
     def active(self) -> ModelInfo:
         """The model the app uses: the one last made active, or the bundled one if that one is
         gone or broken."""
-        try:
-            model_id = json.loads(self.active_file.read_text()).get("id", BUNDLED_ID)
-        except (OSError, ValueError, AttributeError):
-            model_id = BUNDLED_ID
+        model_id = self.requested_id() or BUNDLED_ID
         if model_id != BUNDLED_ID:
             try:
                 info = self.get(str(model_id))

@@ -14,7 +14,8 @@ import numpy as np
 from digitdesk.core.errors import ImageError
 from digitdesk.core.imageio import to_gray
 
-__all__ = ["to_gray", "frame_digit", "frame_ink", "to_ink", "is_dark_on_light", "centre_of_mass", "stroke_width"]
+__all__ = ["to_gray", "frame_digit", "frame_ink", "to_ink", "is_dark_on_light", "centre_of_mass", "stroke_width",
+           "sample_step"]
 
 PREPROCESS_VERSION = 1
 BOX = 20  # longer side of the ink in the 28x28 frame
@@ -28,6 +29,13 @@ STROKE_RANGE = (1.4, 3.8)
 STROKE_TARGET = (1.8, 3.0)
 MAX_STROKE_CHANGE = 3.0  # px in the 28x28 frame
 FINE = 4
+SAMPLE_PIXELS = 40_000  # a median or a spread over about this many pixels is plenty
+
+
+def sample_step(size: int) -> int:
+    """The stride along both axes that samples about :data:`SAMPLE_PIXELS` of an image of
+    ``size`` pixels (``image[::step, ::step]``)."""
+    return max(1, int((size / SAMPLE_PIXELS) ** 0.5))
 
 
 def is_dark_on_light(gray: np.ndarray) -> bool:
@@ -36,7 +44,7 @@ def is_dark_on_light(gray: np.ndarray) -> bool:
     if min(gray.shape[:2]) < 3:
         return float(np.median(gray)) > 127
     border = float(np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])))
-    step = max(1, int((gray.shape[0] * gray.shape[1] / 40_000) ** 0.5))  # a median of ~40k pixels is plenty
+    step = sample_step(gray.shape[0] * gray.shape[1])
     return border > 127 or border > float(np.median(gray[1:-1:step, 1:-1:step]))
 
 

@@ -115,7 +115,7 @@ class StartupReporter(QObject):
 
     def _first_prediction(self) -> None:
         """Write :attr:`SAMPLE` on the Draw tab; quit once its reading is shown."""
-        from digitdesk.gui.demo import draw_number
+        from digitdesk.gui.widgets.canvas import draw_number
 
         tab = getattr(self._window, "draw_tab", None)
         if tab is None:

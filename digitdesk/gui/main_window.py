@@ -17,15 +17,15 @@ import digitdesk
 from digitdesk.core.errors import DigitdeskError
 from digitdesk.core.modelstore import ModelInfo, ModelStore
 from digitdesk.core.paths import resource_path
-from digitdesk.gui.corrections import SampleCollector
-from digitdesk.gui.data_tab import DataTab
-from digitdesk.gui.draw_tab import DrawTab
-from digitdesk.gui.image_tab import ImageTab, image_path_from_mime
-from digitdesk.gui.models_tab import ModelsTab
-from digitdesk.gui.recognition import ModelHolder, model_summary
+from digitdesk.gui.widgets.corrections import SampleCollector
+from digitdesk.gui.tabs.data import DataTab
+from digitdesk.gui.tabs.draw import DrawTab
+from digitdesk.gui.tabs.image import ImageTab, image_path_from_mime
+from digitdesk.gui.tabs.models import ModelsTab
+from digitdesk.gui.workers.recognition import ModelHolder, model_summary
 from digitdesk.gui.settings import Settings
-from digitdesk.gui.train_tab import TrainTab
-from digitdesk.gui.webcam_tab import WebcamTab
+from digitdesk.gui.tabs.train import TrainTab
+from digitdesk.gui.tabs.webcam import WebcamTab
 
 if TYPE_CHECKING:
     from digitdesk.core.recognizer import Recognizer

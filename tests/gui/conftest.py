@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-import digitdesk.gui  # noqa: F401  (first: applies the PySide6 work-around before any Qt call)
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtTest import QTest
+
+from tests.conftest import number_image  # noqa: F401  (the GUI tests import it from here)
 
 
 @pytest.fixture(autouse=True)
 def _no_thread_left():
     """Fail a test that leaves one of the GUI's worker threads running (runs after qtbot closes windows)."""
     yield
-    from digitdesk.gui.workers import running_threads
+    from digitdesk.gui.workers.threads import running_threads
 
     assert running_threads() == [], f"threads left running: {running_threads()}"
 
@@ -59,33 +60,3 @@ def draw_strokes(canvas, strokes, step: float = 6.0) -> None:
         QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[-1])
 
 
-def number_image(text: str = "305", height: int = 260, scale: float = 6.0, thickness: int = 22):
-    """A BGR picture of ``text`` in thick Hershey strokes, dark on white."""
-    import cv2
-    import numpy as np
-
-    (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-    img = np.full((h + 120, w + 120, 3), 250, np.uint8)
-    cv2.putText(img, text, (60, h + 60), cv2.FONT_HERSHEY_SIMPLEX, scale, (30, 30, 30), thickness, cv2.LINE_AA)
-    return img
-
-
-@pytest.fixture
-def video_file(tmp_path):
-    """A 640x480 MJPG video of a hand-held card showing "42" (30 frames, 30 fps)."""
-    import cv2
-    import numpy as np
-
-    path = tmp_path / "card.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (640, 480))
-    assert writer.isOpened()
-    rng = np.random.default_rng(0)
-    for i in range(30):
-        frame = np.full((480, 640, 3), (180, 186, 183), np.uint8)  # a light wall; see the report on dark ones
-        dx, dy = int(6 * np.sin(i / 5)), int(4 * np.cos(i / 7))
-        cv2.rectangle(frame, (140 + dx, 110 + dy), (500 + dx, 370 + dy), (235, 240, 240), -1)
-        cv2.putText(frame, "42", (190 + dx, 320 + dy), cv2.FONT_HERSHEY_SIMPLEX, 6, (40, 40, 40), 20, cv2.LINE_AA)
-        noise = rng.normal(0, 4, frame.shape)
-        writer.write(np.clip(frame + noise, 0, 255).astype(np.uint8))
-    writer.release()
-    return path

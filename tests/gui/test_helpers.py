@@ -8,8 +8,8 @@ import pytest
 from PySide6.QtGui import QImage
 
 from digitdesk.core.errors import Cancelled
-from digitdesk.gui.qimage import array_to_qimage, bgr_from_qimage, qimage_to_array
-from digitdesk.gui.workers import TaskRunner
+from digitdesk.gui.widgets.qimage import array_to_qimage, bgr_from_qimage, qimage_to_array
+from digitdesk.gui.workers.threads import TaskRunner
 
 
 def test_qimage_round_trips():
@@ -46,7 +46,7 @@ def test_task_runner_shutdown_stops_a_job_that_checks_its_flag(qtbot, caplog):
                 raise Cancelled("stopped on request")
             threading.Event().wait(0.001)
 
-    caplog.set_level("INFO", logger="digitdesk.gui.workers")
+    caplog.set_level("INFO", logger="digitdesk.gui.workers.threads")
     assert not runner.stopping()
     runner.submit(endless, runner.stopping, tag="long")
     assert started.wait(5)

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QTabWidget, QToolButton, QWidget
 
 from conftest import draw_strokes
-from digitdesk.gui.strokes import number_strokes
+from digitdesk.core.strokes import number_strokes
 
 REPO = Path(__file__).resolve().parents[2]
 
