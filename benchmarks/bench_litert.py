@@ -44,7 +44,7 @@ WINDOW = textwrap.dedent(r"""
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
     from digitdesk.gui import app as gui_app, create_main_window
-    from digitdesk.gui.demo import draw_number
+    from digitdesk.gui.widgets.canvas import draw_number
     qapp = QApplication(sys.argv[:1])
     gui_app.configure_application(qapp)
     window = create_main_window()

@@ -19,7 +19,7 @@ APP = textwrap.dedent(r"""
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
     from digitdesk.gui import app as gui_app, create_main_window
-    from digitdesk.gui.demo import draw_number
+    from digitdesk.gui.widgets.canvas import draw_number
 
     qapp = QApplication(sys.argv[:1])
     gui_app.configure_application(qapp)
