@@ -28,10 +28,25 @@ def _quiet_tensorflow() -> None:
 
 
 def _load_recognizer(model: str | None):
-    _quiet_tensorflow()
+    """The model to read with: through LiteRT when it has a fresh twin (no TensorFlow import)."""
     from digitdesk.core.recognizer import Recognizer
 
-    return Recognizer.load(model)
+    rec = Recognizer.load(model)
+    if rec.twin_problem:
+        print(f"digitdesk: reading with TensorFlow ({rec.name}: {rec.twin_problem})", file=sys.stderr)
+    return rec
+
+
+def _make_missing_twin(rec) -> None:
+    """After a reading with TensorFlow: write the model's twin, so that the next one needs none."""
+    from digitdesk.core.twin import keras_forced, write_twin
+
+    if rec is None or not rec.twin_problem or keras_forced() or rec.path is None:
+        return
+    try:
+        print(f"digitdesk: wrote the LiteRT twin {write_twin(rec.path, rec.model)}", file=sys.stderr)
+    except DigitdeskError as exc:
+        print(f"digitdesk: could not write the LiteRT twin: {exc}", file=sys.stderr)
 
 
 def _without_name(message: str, name: str) -> str:
@@ -67,7 +82,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 print(f"{name}: {shown}" + (f"   [{confs}]" if confs else ""))
     if args.json:
         print(json.dumps(results))
+    sys.stdout.flush()
+    _make_missing_twin(rec)
     return EXIT_SOME_FAILED if failed else 0
+
+
+def cmd_twin(args: argparse.Namespace) -> int:
+    from digitdesk.core.twin import write_twin
+
+    if Path(args.model).suffix.lower() != ".keras":
+        raise DigitdeskError(f"{args.model}: expected a .keras model (a twin is made from one)")
+    print(write_twin(args.model, dest=args.out))
+    return 0
 
 
 class ProgressBar:
@@ -277,14 +303,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"digitdesk {__version__}")
     parser.add_argument("--camera", type=_camera, help="webcam source for the app: a camera index, a video file or a folder of images")
-    parser.add_argument("--model", type=_existing_file, help="model file (.keras) for the app (default: the active or bundled model)")
+    parser.add_argument("--model", type=_existing_file, help="model file (.keras, or .tflite to read only) for the app (default: the active or bundled model)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("predict", help="read the digits in image files")
     p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("--model", type=_existing_file, help="model file (default: the bundled model)")
+    p.add_argument("--model", type=_existing_file, help="model file, .keras or .tflite (default: the bundled model)")
     p.add_argument("--json", action="store_true", help="print one JSON array with a result per file")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("twin", help="write the LiteRT twin (.tflite) of a .keras model, to read it without TensorFlow")
+    p.add_argument("model", metavar="MODEL", type=_existing_file, help="the .keras model")
+    p.add_argument("--out", type=_output_file(".tflite"),
+                   help="where to write it (default: beside the model, or the per-user folder for the bundled one)")
+    p.set_defaults(func=cmd_twin)
 
     p = sub.add_parser("train", help="train a model and save it with its metadata")
     p.add_argument("--arch", default="digitnet", choices=sorted(ZOO), help="architecture (default: digitnet)")

@@ -138,9 +138,19 @@ def check_model(ctx: _Context) -> str:
         ctx.recognizer = rec = Recognizer.load(ctx.model)
     except DigitdeskError as exc:
         raise CheckFailed(str(exc)) from None
+    if rec.runtime != "litert":
+        raise CheckFailed(f"{rec.path}: read with TensorFlow, not LiteRT ({rec.twin_problem})")
+    _no_tensorflow("loading the model")
     acc = f", MNIST test accuracy {rec.accuracy:.2%}" if rec.accuracy is not None else ""
     arch = rec.metadata.get("architecture", "?")
-    return f"{rec.name} ({arch}, {rec.model.count_params():,} parameters{acc}) from {rec.path}"
+    params = rec.metadata.get("parameters") or rec.model.count_params()
+    return f"{rec.name} ({arch}, {params:,} parameters{acc}) from {rec.path}, read with LiteRT"
+
+
+def _no_tensorflow(what: str) -> None:
+    """CheckFailed if TensorFlow has been imported (reading must not need it)."""
+    if "tensorflow" in sys.modules:
+        raise CheckFailed(f"{what} imported TensorFlow (reading must need LiteRT only)")
 
 
 def load_samples() -> list[dict]:
@@ -174,7 +184,8 @@ def check_samples(ctx: _Context) -> str:
         read.append(f"{sample['file']} {_shown(text)}")
     if wrong:
         raise CheckFailed(f"{len(wrong)} of {len(samples)} samples wrong: " + "; ".join(wrong))
-    return f"{len(samples)}/{len(samples)} images read as labelled: " + ", ".join(read)
+    _no_tensorflow("reading the samples")
+    return f"{len(samples)}/{len(samples)} images read as labelled, without TensorFlow: " + ", ".join(read)
 
 
 def _wait_until(app, done: Callable[[], bool], timeout: float) -> bool:
@@ -331,6 +342,7 @@ def check_window(ctx: _Context) -> str:
         draw_number(win.draw_tab.canvas, "2026")
         if not _wait_until(app, lambda: "2026" in readings, 20):
             raise CheckFailed(f'"2026" drawn on the Draw tab was read as {readings[-1:] or "nothing"} within 20 s')
+        _no_tensorflow("the window, loading the model and reading the canvas,")
         train, saved = _train_tab(app, win)
         details = [train, _data_tab(app, win), _models_tab(app, win, saved)]
     finally:
@@ -340,7 +352,7 @@ def check_window(ctx: _Context) -> str:
     if running_threads():
         raise CheckFailed(f"worker threads still running after the window closed: {running_threads()}")
     return (f"{len(rendered)} tabs rendered ({', '.join(rendered)}); \"2026\" drawn on the canvas read as "
-            f"\"2026\"; " + "; ".join(details))
+            f"\"2026\" without TensorFlow; " + "; ".join(details))
 
 
 def synthetic_digits(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -391,12 +403,21 @@ def check_training(ctx: _Context) -> str:
     diff = float(np.max(np.abs(reloaded(x, training=False).numpy() - result.model(x, training=False).numpy())))
     if diff > 1e-5:
         raise CheckFailed(f"the reloaded model gives different outputs (max difference {diff:.2g})")
+    from digitdesk.core.recognizer import Recognizer
+
+    twin = Recognizer.load(out)  # through the LiteRT twin train_and_save wrote beside it
+    if twin.runtime != "litert":
+        raise CheckFailed(f"{out}: no usable LiteRT twin was written ({twin.twin_problem})")
+    twin_diff = float(np.max(np.abs(twin.classify(data.test.images) - result.model(x, training=False).numpy())))
+    if twin_diff > 1e-4:
+        raise CheckFailed(f"the LiteRT twin gives different outputs (max difference {twin_diff:.2g})")
     plot = out.parent / "confusion.png"  # as `digitdesk evaluate --report` draws it (matplotlib)
     save_confusion_png(report(data.test.labels, reloaded(x, training=False).numpy().argmax(axis=1)), str(plot))
     if not plot.is_file() or plot.read_bytes()[:8] != b"\x89PNG\r\n\x1a\n":
         raise CheckFailed(f"{plot}: the confusion matrix plot was not written")
     return (f"tiny net, {config.epochs} epochs on {len(data.train)} synthetic digits (loss {losses[0]:.2f} -> "
-            f"{losses[-1]:.2f}), saved to the user folder {out.parent}, reloaded with the same outputs, "
+            f"{losses[-1]:.2f}), saved to the user folder {out.parent}, reloaded with the same outputs, its LiteRT "
+            f"twin within {twin_diff:.1g}, "
             "confusion matrix plotted")
 
 

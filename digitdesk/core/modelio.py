@@ -245,6 +245,9 @@ def load_model(path: str | os.PathLike):
         raise ModelError(f"{path}: is a folder, not a model file")
     if not path.is_file():
         raise ModelError(f"{path}: no such model file")
+    if path.suffix.lower() == ".tflite":
+        raise ModelError(f"{path}: a LiteRT (.tflite) model can read digits but cannot be trained or fine-tuned; "
+                         "use the .keras model it was made from")
     check_archive(path)
     from digitdesk.core.tfimport import import_tensorflow
 

@@ -1,5 +1,6 @@
-"""The user's models (``user_data_dir()/models/*.keras`` with JSON metadata beside each) plus the
-bundled, read-only model; which one is active; add, rename, delete, import and export.
+"""The user's models (``user_data_dir()/models/*.keras`` with JSON metadata beside each, their
+LiteRT twins ``*.tflite``, and ``.tflite`` models imported on their own, which read but cannot be
+trained) plus the bundled, read-only model; which one is active; add, rename, delete, import and export.
 
 Listing is cheap (metadata and the archive's ``config.json``, no TensorFlow), so a broken or
 incompatible file is listed with its reason and never stops the app; :meth:`ModelStore.verify`
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from digitdesk.core.errors import ModelError
+from digitdesk.core.litert import TFLITE_SUFFIX, LiteModel, read_tflite
 from digitdesk.core.modelio import (check_archive, atomic_write_bytes, describe_os_error, load_model, metadata_path,
                                     now_iso, read_metadata, save_model)
 from digitdesk.core.paths import default_model_path, user_data_dir
@@ -46,6 +48,11 @@ class ModelInfo:
     epochs: int | None = None
     broken: str | None = None
     metadata: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def reading_only(self) -> bool:
+        """A LiteRT (``.tflite``) model on its own: it reads digits but cannot be trained."""
+        return self.path.suffix.lower() == TFLITE_SUFFIX
 
 
 def _remove_quietly(path: Path) -> None:
@@ -75,6 +82,12 @@ def _find_keys(node, key: str):
 
 def cheap_problem(path: Path, metadata: dict) -> str | None:
     """Why a model file cannot be used, judged without loading it (None if it looks fine)."""
+    if path.suffix.lower() == TFLITE_SUFFIX:
+        try:
+            read_tflite(path)
+        except ModelError as exc:
+            return str(exc).removeprefix(f"{path}: ")
+        return None
     try:
         check_archive(path)
         with zipfile.ZipFile(path) as zf:
@@ -157,9 +170,12 @@ class ModelStore:
         """The bundled model first, then the user's, newest first; broken files included."""
         user = []
         if self.folder.is_dir():
-            for path in self.folder.glob(f"*{SUFFIX}"):
-                if not path.name.startswith("."):  # temporary files of a save in progress
-                    user.append(_info(path.stem, path, False))
+            for path in [*self.folder.glob(f"*{SUFFIX}"), *self.folder.glob(f"*{TFLITE_SUFFIX}")]:
+                if path.name.startswith("."):  # temporary files of a save in progress
+                    continue
+                if path.suffix == TFLITE_SUFFIX and path.with_suffix(SUFFIX).exists():
+                    continue  # the LiteRT twin of a .keras model: not a model of its own
+                user.append(_info(path.stem, path, False))
         user.sort(key=lambda i: (i.date or "", i.id), reverse=True)
         return [self.bundled(), *user]
 
@@ -179,7 +195,10 @@ class ModelStore:
     def verify(self, info: ModelInfo) -> ModelInfo:
         """Fully load the model in safe mode and check the contract; ``info`` with ``broken`` updated."""
         try:
-            load_model(info.path)
+            if info.reading_only:
+                LiteModel.load(info.path)
+            else:
+                load_model(info.path)
         except ModelError as exc:
             return replace(info, broken=str(exc).removeprefix(f"{info.path}: "))
         return replace(info, broken=cheap_problem(info.path, info.metadata))
@@ -255,6 +274,9 @@ class ModelStore:
             try:
                 info.path.unlink()
                 metadata_path(info.path).unlink(missing_ok=True)
+                if not info.reading_only:  # its LiteRT twin and the twin's record
+                    info.path.with_suffix(TFLITE_SUFFIX).unlink(missing_ok=True)
+                info.path.with_suffix(".twin.json").unlink(missing_ok=True)
             except OSError as exc:
                 raise ModelError(f"cannot delete {info.name!r}: {describe_os_error(exc)}") from None
             if was_active:
@@ -265,24 +287,29 @@ class ModelStore:
 
     def import_file(self, path: str | os.PathLike) -> ModelInfo:
         """Copy a ``.keras`` file (and the ``.json`` beside it, if any) into the user's models,
-        after checking that it loads in safe mode and meets the digitdesk contract."""
+        after checking that it loads in safe mode and meets the digitdesk contract; or a
+        ``.tflite`` file, checked with LiteRT, to read with only."""
         path = Path(path)
-        if path.suffix.lower() != SUFFIX:
-            raise ModelError(f"{path}: only Keras model files ({SUFFIX}) can be imported")
-        model = load_model(path)  # ModelError with the reason if missing, unsafe or incompatible
+        suffix = path.suffix.lower()
+        if suffix not in (SUFFIX, TFLITE_SUFFIX):
+            raise ModelError(f"{path}: only Keras ({SUFFIX}) and LiteRT ({TFLITE_SUFFIX}) model files can be imported")
+        # ModelError with the reason if missing, unsafe or incompatible
+        model = LiteModel.load(path) if suffix == TFLITE_SUFFIX else load_model(path)
         meta = read_metadata(path)
         meta = meta if isinstance(meta, dict) else {}
         problem = cheap_problem(path, meta)
         if problem:
             raise ModelError(f"{path}: {problem}")
         name = str(meta.get("name") or path.stem)
+        if suffix == TFLITE_SUFFIX:
+            meta.setdefault("architecture", "LiteRT model")
         meta = _completed({**meta, "name": name, "imported_from": str(path)}, model)
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise ModelError(f"{path}: cannot read ({describe_os_error(exc)})") from None
         with self._lock:
-            dest = self._new_path(name)
+            dest = self._new_path(name, suffix)
             self._write(metadata_path(dest), json.dumps(meta, indent=2).encode(), f"import {path.name}")
             try:
                 self._write(dest, data, f"import {path.name}")
@@ -292,11 +319,12 @@ class ModelStore:
             return _info(dest.stem, dest, False)
 
     def export(self, model_id: str, dest_path: str | os.PathLike) -> Path:
-        """Copy a model (and its metadata) to ``dest_path`` (a ``.keras`` file); returns the path."""
+        """Copy a model (and its metadata) to ``dest_path`` (a ``.keras`` file, ``.tflite`` for a
+        LiteRT model); returns the path."""
         info = self.get(model_id)
         dest = Path(dest_path)
-        if dest.suffix.lower() != SUFFIX:
-            dest = dest.with_name(dest.name + SUFFIX)
+        if dest.suffix.lower() != info.path.suffix:
+            dest = dest.with_name(dest.name + info.path.suffix)
         if dest.resolve() == info.path.resolve():
             raise ModelError(f"{dest}: that is the model file itself")
         try:
@@ -313,9 +341,11 @@ class ModelStore:
     def _path(self, model_id: str) -> Path:
         if not model_id or model_id.startswith(".") or any(c in model_id for c in "/\\:"):
             raise ModelError(f"there is no model {model_id!r}")
-        return self.folder / f"{model_id}{SUFFIX}"
+        path = self.folder / f"{model_id}{SUFFIX}"
+        lite = path.with_suffix(TFLITE_SUFFIX)
+        return lite if not path.exists() and lite.exists() else path
 
-    def _new_path(self, name: str) -> Path:
+    def _new_path(self, name: str, suffix: str = SUFFIX) -> Path:
         """A free file name derived from ``name`` (``my-model``, ``my-model-2``, ...)."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -323,11 +353,11 @@ class ModelStore:
             raise ModelError(f"cannot create {self.folder}: {describe_os_error(exc)}") from None
         base = _slug(name)
         candidate, n = base, 1
-        while candidate == BUNDLED_ID or (self.folder / f"{candidate}{SUFFIX}").exists() \
-                or metadata_path(self.folder / f"{candidate}{SUFFIX}").exists():
+        while candidate == BUNDLED_ID or any((self.folder / f"{candidate}{s}").exists()
+                                             for s in (SUFFIX, TFLITE_SUFFIX, ".json")):
             n += 1
             candidate = f"{base}-{n}"
-        return self.folder / f"{candidate}{SUFFIX}"
+        return self.folder / f"{candidate}{suffix}"
 
     def _write(self, path: Path, data: bytes, what: str) -> None:
         try:

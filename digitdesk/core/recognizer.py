@@ -1,7 +1,10 @@
 """Inference: a loaded, checked, warmed-up model that reads every digit in an image.
 
-Crops are classified in one batch through a compiled ``tf.function`` (``model.predict`` costs
-about 100 ms per call and is never used here). A Recognizer is safe to use from several threads (compiled TF functions are).
+A ``.keras`` model is read through its LiteRT twin (see :mod:`digitdesk.core.twin`) when it has
+a fresh one, without importing TensorFlow; otherwise through a compiled ``tf.function``
+(``model.predict`` costs about 100 ms per call and is never used here). A ``.tflite`` file is
+read on its own. Crops are classified in one batch. A Recognizer is safe to use from several
+threads.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from digitdesk.core.errors import ImageError, ModelError, raise_if_stopped
+from digitdesk.core.litert import TFLITE_SUFFIX, LiteModel
 from digitdesk.core.modelio import check_contract, load_model, read_metadata
 from digitdesk.core.paths import default_model_path
 from digitdesk.core.segment import segment
-from digitdesk.core.tfimport import import_tensorflow
 
 UNCERTAIN_BELOW = 0.70  # a digit read with less confidence is marked uncertain
 READ_CHUNK = 1024  # read() classifies at most this many digits per call (a stop check between)
@@ -69,21 +72,18 @@ class Reading:
 class Recognizer:
     """A digit model ready for fast inference. Build with :meth:`load` or from a Keras model."""
 
-    def __init__(self, model, path: str | os.PathLike | None = None, metadata: dict | None = None):
-        tf = import_tensorflow()
-
-        check_contract(model, str(path or "model"))
+    def __init__(self, model, path: str | os.PathLike | None = None, metadata: dict | None = None,
+                 twin_problem: str | None = None):
+        """``model``: a Keras model, or a :class:`~digitdesk.core.litert.LiteModel` (LiteRT).
+        ``twin_problem``: why a ``.keras`` model is read with TensorFlow (it has no fresh twin)."""
         self.model = model
         self.path = Path(path) if path else None
         self.metadata = metadata or {}
-
-        @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)])
-        def infer(x):
-            return model(x, training=False)
-
-        # The traced graph for any batch size; calling it directly skips tf.function's dispatch.
-        self._infer = infer.get_concrete_function()
-        self._constant = tf.constant
+        self.twin_problem = twin_problem
+        if isinstance(model, LiteModel):
+            self._run = model
+        else:
+            self._run = _keras_runner(model, str(path or "model"))
         # Warm-up (trace and allocate once), and a check that the outputs are probabilities.
         probe = self.classify(np.stack([np.zeros((28, 28), np.uint8), np.full((28, 28), 255, np.uint8)]))
         if not (np.isfinite(probe).all() and (probe >= -1e-6).all() and np.allclose(probe.sum(axis=1), 1.0, atol=1e-3)):
@@ -91,9 +91,44 @@ class Recognizer:
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> "Recognizer":
-        """Load a ``.keras`` model (default: the bundled one) in safe mode, check and warm it up."""
+        """Load a model (default: the bundled one), check and warm it up: a ``.tflite`` file with
+        LiteRT; a ``.keras`` file through its fresh LiteRT twin, else in Keras safe mode."""
+        from digitdesk.core.twin import find_twin, keras_forced
+
         path = Path(path) if path else default_model_path()
-        return cls(load_model(path), path, read_metadata(path))
+        if path.suffix.lower() == TFLITE_SUFFIX:
+            return cls(LiteModel.load(path), path, read_metadata(path))
+        if not path.is_file():
+            load_model(path)  # ModelError: missing, a folder
+        twin, why = find_twin(path)
+        if keras_forced():
+            twin, why = None, "$DIGITDESK_READER asks for TensorFlow"
+        if twin is not None:
+            try:
+                return cls(LiteModel.load(twin), path, read_metadata(path))
+            except ModelError as exc:
+                why = f"its LiteRT twin cannot be read ({str(exc).removeprefix(f'{twin}: ')})"
+        return cls(load_model(path), path, read_metadata(path), twin_problem=why)
+
+    @property
+    def runtime(self) -> str:
+        """``"litert"`` or ``"keras"``: what reads the digits."""
+        return "litert" if isinstance(self._run, LiteModel) else "keras"
+
+    @property
+    def trainable(self) -> bool:
+        """False for a ``.tflite`` model opened on its own: it can read digits, not be trained."""
+        return not (self.path is not None and self.path.suffix.lower() == TFLITE_SUFFIX)
+
+    def keras_model(self):
+        """The Keras model behind this one, to train or fine-tune (loads it from the ``.keras``
+        file, importing TensorFlow, if reading used the twin); ModelError for a ``.tflite`` file."""
+        if not isinstance(self.model, LiteModel):
+            return self.model
+        if not self.trainable or self.path is None:
+            raise ModelError(f"{self.path or 'the model'}: a LiteRT (.tflite) model can read digits but cannot be "
+                             "trained or fine-tuned; use the .keras model it was made from")
+        return load_model(self.path)
 
     @property
     def name(self) -> str:
@@ -121,8 +156,7 @@ class Recognizer:
             return np.zeros((0, 10), np.float32)
         if x.dtype != np.uint8:  # the model knows 0..255 only: NaN is no ink, huge values full ink
             x = np.clip(np.nan_to_num(x.astype(np.float64) * (255 if x.dtype == bool else 1), nan=0.0), 0, 255)
-        batch = x.astype(np.float32)[..., None]
-        return self._infer(self._constant(batch)).numpy()
+        return self._run(x.astype(np.float32)[..., None])
 
     def classify_many(self, digits28: np.ndarray, chunk: int = 2048,
                       should_stop: Callable[[], bool] | None = None) -> np.ndarray:
@@ -157,3 +191,19 @@ class Recognizer:
                 box=region.box, line=region.line, input28=region.digit28,
             ))
         return Reading(digits, seg.stages, seg.surface)
+
+
+def _keras_runner(model, where: str) -> Callable[[np.ndarray], np.ndarray]:
+    """``batch -> probabilities`` through one traced ``tf.function`` (imports TensorFlow)."""
+    from digitdesk.core.tfimport import import_tensorflow
+
+    tf = import_tensorflow()
+    check_contract(model, where)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)])
+    def infer(x):
+        return model(x, training=False)
+
+    # The traced graph for any batch size; calling it directly skips tf.function's dispatch.
+    concrete = infer.get_concrete_function()
+    return lambda batch: concrete(tf.constant(batch)).numpy()

@@ -10,6 +10,7 @@ where the app's own log goes anyway."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -44,29 +45,35 @@ def _import():
     if "tensorflow" in sys.modules and "keras" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with native_output_quieted():
+        import tensorflow
+        import keras  # noqa: F401  (its backend start-up prints too)
+    return tensorflow
+
+
+@contextlib.contextmanager
+def native_output_quieted():
+    """Point file descriptor 2 at the native log (:func:`send_native_output_to`) or, on the main
+    thread of a single-threaded process, at /dev/null; else leave it (it would silence other
+    threads). Also used around LiteRT's start-up ("Created TensorFlow Lite XNNPACK delegate")."""
     alone = threading.current_thread() is threading.main_thread() and threading.active_count() == 1
     if not alone and _native_log is None:
-        import tensorflow
-        import keras  # noqa: F401
-
-        return tensorflow
+        yield
+        return
     try:
         sys.stderr.flush()
         saved = os.dup(2)
     except (OSError, ValueError, AttributeError):  # no real stderr (e.g. a windowed app)
-        import tensorflow
-
-        return tensorflow
+        yield
+        return
     try:
-        devnull = os.open(_native_log or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        target = os.open(_native_log or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     except OSError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
+        target = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, 2)
-        import tensorflow
-        import keras  # noqa: F401  (its backend start-up prints too)
+        os.dup2(target, 2)
+        yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
-        os.close(devnull)
-    return tensorflow
+        os.close(target)

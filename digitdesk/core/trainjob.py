@@ -9,6 +9,7 @@ from digitdesk import __version__
 from digitdesk.core.data import Dataset
 from digitdesk.core.evaluate import Report, evaluate_model
 from digitdesk.core.modelio import now_iso, save_model
+from digitdesk.core.twin import write_twin
 from digitdesk.core.preprocess import PREPROCESS_VERSION
 from digitdesk.core.training import Progress, TrainConfig, TrainResult, train
 
@@ -59,7 +60,8 @@ def train_and_save(
     initial_model=None,
     name: str | None = None,
 ) -> tuple[TrainResult, dict]:
-    """Train on ``dataset.train``, evaluate on ``dataset.test`` (if labelled), save to ``out``."""
+    """Train on ``dataset.train``, evaluate on ``dataset.test`` (if labelled), save to ``out``
+    with its LiteRT twin beside it (:func:`~digitdesk.core.twin.write_twin`)."""
     result = train(config, dataset.train, on_progress=on_progress, should_stop=should_stop,
                    initial_model=initial_model)
     test_report = None
@@ -67,4 +69,5 @@ def train_and_save(
         test_report = evaluate_model(result.model, dataset.test.images, dataset.test.labels)
     meta = build_metadata(config, result, dataset, test_report, name=name)
     save_model(result.model, out, meta)
+    write_twin(out, result.model)
     return result, meta

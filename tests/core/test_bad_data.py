@@ -1,5 +1,5 @@
 """No Qt needed. Malformed data sets and model files: Kaggle CSVs, MNIST IDX and npz files, and
-.keras models that are broken, of the wrong shape, unsafe or zip bombs. Each gives DataError or
+.keras and .tflite models that are broken, of the wrong shape, unsafe or zip bombs. Each gives DataError or
 ModelError with a message for a person (naming the file), or, for a mutated file that is still
 valid, the documented result. Nothing is unpickled and no model code runs.
 
@@ -452,3 +452,62 @@ def test_mutated_keras_archives_200(tmp_path_factory, tiny_keras, data):
         assert isinstance(result, ModelError) and str(path) in str(result), result
     else:
         assert tuple(result.inputs[0].shape[1:]) == (28, 28, 1) and tuple(result.outputs[0].shape[1:]) == (10,)
+
+
+# --------------------------------------------------------------------------- .tflite models
+
+
+@pytest.fixture(scope="module")
+def tiny_tflite(tiny_keras, tmp_path_factory) -> bytes:
+    """The tiny model's LiteRT twin, converted for real."""
+    from digitdesk.core.twin import write_twin
+
+    path = tmp_path_factory.mktemp("tflite") / "tiny.keras"
+    path.write_bytes(tiny_keras)
+    return write_twin(path).read_bytes()
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"", ("not a LiteRT model file",)),
+    (b"TFL3", ("not a LiteRT model file",)),
+    (b"\x00" * 4 + b"TFL3" + b"\x00" * 64, ("not a usable LiteRT model",)),
+    (b"\xff" * 4 + b"TFL3" + b"\xff" * 4096, ("not a usable LiteRT model",)),
+    (b"PK\x03\x04 a zip, named .tflite", ("not a LiteRT model file",)),
+])
+def test_tflite_files_that_are_not_models(tmp_path, content, words):
+    path = tmp_path / "x.tflite"
+    path.write_bytes(content)
+    _raises(ModelError, Recognizer.load, path, words=("x.tflite", *words))
+
+
+def test_tflite_folder_missing_and_huge(tmp_path, tiny_tflite):
+    (tmp_path / "dir.tflite").mkdir()
+    _raises(ModelError, Recognizer.load, tmp_path / "dir.tflite", words=("dir.tflite", "folder"))
+    _raises(ModelError, Recognizer.load, tmp_path / "gone.tflite", words=("gone.tflite", "no such"))
+    huge = tmp_path / "huge.tflite"
+    with open(huge, "wb") as fh:  # sparse: 100 MB that are never read
+        fh.write(tiny_tflite)
+        fh.truncate(100 * 2**20)
+    _raises(ModelError, Recognizer.load, huge, words=("huge.tflite", "refusing"))
+
+
+def test_truncated_tflite_models(tmp_path, tiny_tflite):
+    for cut in (8, 64, len(tiny_tflite) // 3, len(tiny_tflite) - 1):
+        path = tmp_path / f"cut{cut}.tflite"
+        path.write_bytes(tiny_tflite[:cut])
+        _raises(ModelError, Recognizer.load, path, words=(path.name,))
+
+
+@fuzz(200, slow_data=True)
+@given(st.data())
+def test_mutated_tflite_models_200(tmp_path_factory, tiny_tflite, data):
+    """A real .tflite file truncated or bit-flipped: a model that meets the contract and gives
+    probabilities, or ModelError naming the file."""
+    path = tmp_path_factory.mktemp("tflite") / "m.tflite"
+    path.write_bytes(data.draw(_mutations(tiny_tflite)))
+    result = outcome(Recognizer.load, path)
+    if isinstance(result, DigitdeskError):
+        assert isinstance(result, ModelError) and str(path) in str(result), result
+    else:
+        probs = result.classify(np.full((3, 28, 28), 128, np.uint8))
+        assert probs.shape == (3, 10) and np.isfinite(probs).all()

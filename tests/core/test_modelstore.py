@@ -184,7 +184,7 @@ def test_import_refuses_bad_files(tmp_path, wrong_input):
     modelio.save_model(wrong_input, tmp_path / "wrong.keras")
     with pytest.raises(ModelError, match=r"input shape is \(None, 32, 32, 1\)"):
         store.import_file(tmp_path / "wrong.keras")
-    with pytest.raises(ModelError, match="only Keras model files"):
+    with pytest.raises(ModelError, match="only Keras .* and LiteRT .* model files"):
         store.import_file(tmp_path / "model.h5")
     with pytest.raises(ModelError, match="no such model file"):
         store.import_file(tmp_path / "missing.keras")

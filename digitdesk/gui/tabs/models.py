@@ -46,6 +46,8 @@ def status_text(info: ModelInfo, active_id: str) -> str:
         parts.append("bundled, read-only")
     if info.id == OUTSIDE_ID:
         parts.append("from --model")
+    if info.reading_only:
+        parts.append("LiteRT, reads only (cannot be trained)")
     return " · ".join(parts)
 
 
@@ -88,6 +90,7 @@ class ModelsTab(QWidget):
 
     status = Signal(str)  # a short message for the status bar
     activateRequested = Signal(str)  # the id of the model to make active
+    modelImported = Signal(object)  # the ModelInfo of a model just imported
 
     def __init__(self, store: ModelStore | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -371,12 +374,14 @@ class ModelsTab(QWidget):
         return True
 
     def import_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import a model", "", "Keras models (*.keras)")
+        path, _ = QFileDialog.getOpenFileName(self, "Import a model", "",
+                                              "Models (*.keras *.tflite);;Keras models (*.keras);;LiteRT models, read only (*.tflite)")
         if path:
             self.import_file(path)
 
     def import_file(self, path: str | os.PathLike) -> None:
-        """Check and copy a ``.keras`` file into my models, in the background (it loads TensorFlow)."""
+        """Check and copy a ``.keras`` (or read-only ``.tflite``) file into my models, in the
+        background (a ``.keras`` file loads TensorFlow to be checked)."""
         self.status.emit(f"Importing {Path(path).name}…")
         self._io.submit(self.store.import_file, path, tag=("import", str(path)))
 
@@ -384,8 +389,9 @@ class ModelsTab(QWidget):
         info = self.selected()
         if info is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export the model", f"{info.path.stem}.keras",
-                                              "Keras models (*.keras)")
+        suffix = info.path.suffix
+        path, _ = QFileDialog.getSaveFileName(self, "Export the model", f"{info.path.stem}{suffix}",
+                                              f"{'LiteRT' if suffix == '.tflite' else 'Keras'} models (*{suffix})")
         if path:
             self.export(info.id, path)
 
@@ -402,6 +408,7 @@ class ModelsTab(QWidget):
             self.refresh()
             self.select(value.id)
             self.status.emit(f"Imported “{value.name}”")
+            self.modelImported.emit(value)
         else:
             self.status.emit(f"Exported to {value}")
 

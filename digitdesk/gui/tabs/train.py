@@ -200,7 +200,11 @@ class TrainTab(QWidget):
             if self._rec is None:
                 self.banner.show_error("Fine-tuning starts from the active model, and it has not loaded yet.")
                 return
-            base, base_name = self._rec.model, self._rec.name
+            if not self._rec.trainable:
+                self.banner.show_error(f"“{self._rec.name}” is a LiteRT (.tflite) model: it reads digits but cannot "
+                                       "be fine-tuned. Make a .keras model active to fine-tune it.")
+                return
+            base, base_name = self._rec, self._rec.name  # its Keras model is loaded by the worker
         self.outcome = self.evaluation = self.saved = None
         self.results.clear()
         self.history = TrainHistory()

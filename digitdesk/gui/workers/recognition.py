@@ -1,6 +1,8 @@
 """The model the GUI recognizes with: loaded in the background, shared by every tab.
 
-TensorFlow is imported only inside the loader thread, so the window comes up at once.
+Models are read through their LiteRT twins, without TensorFlow. A model without a fresh twin is
+read with Keras (TensorFlow imported inside the loader thread) while a child process makes its
+twin (:class:`TwinMaker`), then reloaded through it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QProcess, Signal, Slot
 
 from digitdesk.core.errors import DigitdeskError
 from digitdesk.gui.workers.threads import TaskRunner
@@ -98,6 +100,81 @@ def timed_read(rec: "Recognizer", image: np.ndarray, keep_stages: bool = False,
     return reading, time.perf_counter() - t0
 
 
+TWIN_KILL_WAIT_MS = 300  # quitting: how long a killed conversion may take to exit
+
+
+class TwinMaker(QObject):
+    """Makes LiteRT twins one at a time, each in a child process (``digitdesk twin MODEL``):
+    TensorFlow never loads in the app to convert, and quitting kills the child at once (its
+    files are renamed into place only when complete)."""
+
+    made = Signal(str)  # the .keras path whose twin is now written
+    failed = Signal(str, str)  # the .keras path, why its twin could not be made
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._queue: list[str] = []
+        self._process: QProcess | None = None
+        self._current: str | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._process is not None
+
+    def make(self, model_path: str | os.PathLike) -> None:
+        """Queue the conversion of a ``.keras`` file (ignored if queued or converting already)."""
+        path = os.fspath(model_path)
+        if path != self._current and path not in self._queue:
+            self._queue.append(path)
+            self._next()
+
+    def _next(self) -> None:
+        if self._process is not None or not self._queue:
+            return
+        from digitdesk.core.twin import twin_command
+
+        self._current = self._queue.pop(0)
+        program, *args = twin_command(self._current)
+        self._process = QProcess(self)
+        self._process.finished.connect(self._on_finished)
+        self._process.errorOccurred.connect(self._on_error)
+        log.info("making the LiteRT twin of %s", self._current)
+        self._process.start(program, args)
+
+    @Slot(int, QProcess.ExitStatus)
+    def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        process, path = self._process, self._current
+        if process is None:
+            return
+        err = bytes(process.readAllStandardError()).decode(errors="replace").strip().splitlines()
+        self._process, self._current = None, None
+        process.deleteLater()
+        if code == 0 and status == QProcess.ExitStatus.NormalExit:
+            self.made.emit(path)
+        else:
+            why = err[-1].removeprefix("digitdesk: error: ") if err else f"the converter exited with status {code}"
+            self.failed.emit(path, why)
+        self._next()
+
+    @Slot(QProcess.ProcessError)
+    def _on_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart and self._process is not None:
+            path, self._current = self._current, None
+            self._process.deleteLater()
+            self._process = None
+            self.failed.emit(path, "the converter could not be started")
+            self._next()
+
+    def shutdown(self) -> None:
+        """Drop the queue and kill a conversion in progress (it leaves the old twin or none)."""
+        self._queue.clear()
+        process, self._process = self._process, None
+        if process is not None:
+            process.finished.disconnect(self._on_finished)
+            process.kill()
+            process.waitForFinished(TWIN_KILL_WAIT_MS)
+
+
 class ModelHolder(QObject):
     """Owns the active Recognizer; loads models on its own thread."""
 
@@ -105,12 +182,16 @@ class ModelHolder(QObject):
     ready = Signal(object)  # the loaded Recognizer
     failed = Signal(str)  # why loading failed, for a person
     notice = Signal(str)  # a model was loaded instead of the one asked for, and why
+    status = Signal(str)  # how the model's LiteRT twin is coming along, for the status bar
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._recognizer: Recognizer | None = None
         self._runner: TaskRunner | None = None
         self._error: str | None = None
+        self.twins = TwinMaker(self)
+        self.twins.made.connect(self._on_twin_made)
+        self.twins.failed.connect(self._on_twin_failed)
 
     @property
     def recognizer(self) -> "Recognizer | None":
@@ -149,20 +230,53 @@ class ModelHolder(QObject):
         self._error = None
         self.ready.emit(rec)
 
+    def make_twin(self, model_path: str | os.PathLike) -> None:
+        """Make the LiteRT twin of a ``.keras`` file in the background (a new or imported model)."""
+        if str(model_path).lower().endswith(".keras"):
+            self.twins.make(model_path)
+
     def shutdown(self) -> None:
-        """Stop the loader thread (waits for a load in progress to finish: loading a model
-        cannot be cancelled)."""
+        """Kill a twin conversion and stop the loader thread (waits for a load in progress to
+        finish: loading a model cannot be cancelled, and through LiteRT it takes milliseconds)."""
+        self.twins.shutdown()
         if self._runner is not None:
             self._runner.shutdown()
 
     @Slot(object, object)
     def _on_loaded(self, _tag: Any, value: "Recognizer | tuple[Recognizer, str | None]") -> None:
         rec, note = value if isinstance(value, tuple) else (value, None)
-        log.info("model %s ready", rec.name)
+        log.info("model %s ready (%s)", rec.name, rec.runtime)
         self.set_recognizer(rec)
         if note:
             log.warning("%s", note)
             self.notice.emit(note)
+        self._make_missing_twin(rec)
+
+    def _make_missing_twin(self, rec: "Recognizer") -> None:
+        from digitdesk.core.twin import keras_forced
+
+        if rec.twin_problem and rec.path is not None and not keras_forced():
+            log.info("%s: %s", rec.path, rec.twin_problem)
+            self.status.emit(f"Preparing fast reading for “{rec.name}” ({rec.twin_problem}); "
+                             "reading with TensorFlow meanwhile…")
+            self.make_twin(rec.path)
+
+    @Slot(str)
+    def _on_twin_made(self, path: str) -> None:
+        rec = self._recognizer
+        log.info("LiteRT twin of %s written", path)
+        if rec is not None and rec.runtime == "keras" and rec.path is not None and os.fspath(rec.path) == path:
+            self.status.emit(f"Fast reading ready for “{rec.name}” (LiteRT)")
+            self._reload_quietly(path)
+
+    def _reload_quietly(self, path: str) -> None:
+        """Load the model again (now through its twin) without the ``loading`` signal."""
+        self._runner.submit(load_recognizer, path, tag=path)
+
+    @Slot(str, str)
+    def _on_twin_failed(self, path: str, why: str) -> None:
+        log.warning("could not make the LiteRT twin of %s: %s", path, why)
+        self.status.emit(f"Could not prepare fast reading for {os.path.basename(path)} ({why}); reading with TensorFlow")
 
     @Slot(object, object)
     def _on_failed(self, tag: Any, exc: Exception) -> None:

@@ -86,7 +86,10 @@ class TrainWorker(RunWorker):
                 return
             arch = f"fine-tuning {self.base_name or 'the active model'}" if req.fine_tune else req.config.arch
             self.log.emit(f"Training {arch}…")
-            result = run_training(req, data, self.base_model, self._report, self.stopping)
+            base = self.base_model
+            if hasattr(base, "keras_model"):  # a Recognizer: read through LiteRT, trained with Keras
+                base = base.keras_model()
+            result = run_training(req, data, base, self._report, self.stopping)
             if not self.aborted:
                 after = None if self.batches_at_stop is None else self.batches - self.batches_at_stop
                 self.finished.emit(TrainOutcome(req, data, result, self.base_name, after))

@@ -1,0 +1,79 @@
+# Needs Qt (offscreen): the window as `digitdesk` builds it, in a child process, reads without TensorFlow.
+"""Reading never imports TensorFlow: the app after readings on the Draw and Image tabs and the
+Models tab's listing, and ``digitdesk predict``. Each runs in a fresh child process, which
+checks ``sys.modules``; with ``DIGITDESK_READER=keras`` (the old path) the same check must fail."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.conftest import REPO
+
+APP = textwrap.dedent(r"""
+    import sys, time
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QApplication
+    from digitdesk.gui import app as gui_app, create_main_window
+    from digitdesk.gui.widgets.canvas import draw_number
+
+    qapp = QApplication(sys.argv[:1])
+    gui_app.configure_application(qapp)
+    gui_app.install_excepthook()
+    window = create_main_window()
+    window.show()
+
+    def wait(what, predicate, seconds=120):
+        end = time.monotonic() + seconds
+        while not predicate():
+            if time.monotonic() > end:
+                print(f"timed out waiting for {what}", flush=True)
+                sys.exit(3)
+            qapp.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+
+    wait("the model", lambda: window.model.recognizer is not None)
+    shown = []
+    window.draw_tab.readingShown.connect(shown.append)
+    draw_number(window.draw_tab.canvas, "38")
+    wait("a reading", lambda: "38" in shown)
+    window.tabs.setCurrentWidget(window.image_tab)
+    window.image_tab.open_image(sys.argv[1])
+    wait("the image's reading", lambda: window.image_tab.reading() is not None)
+    window.tabs.setCurrentWidget(window.models_tab)
+    window.models_tab.refresh()
+    wait("the listing", lambda: len(window.models_tab.models) >= 1)
+    print("runtime", window.model.recognizer.runtime, "image read as", repr(window.image_tab.reading().text), flush=True)
+    print("tensorflow imported" if "tensorflow" in sys.modules else "no tensorflow", flush=True)
+    window.close()
+""")
+
+PREDICT = ("import sys; from digitdesk.cli import main; rc = main(['predict', sys.argv[1]]); "
+           "print('tensorflow imported' if 'tensorflow' in sys.modules else 'no tensorflow'); sys.exit(rc)")
+SAMPLE = str(REPO / "resources" / "samples" / "photo_2026_4071.jpg")
+
+
+def _child(code: str, tmp_path, reader: str | None) -> str:
+    env = {**os.environ, "DIGITDESK_HOME": str(tmp_path / "home"), "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("DIGITDESK_READER", None)
+    if reader:
+        env["DIGITDESK_READER"] = reader
+    done = subprocess.run([sys.executable, "-c", code, SAMPLE], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize("code", [APP, PREDICT], ids=["app", "predict"])
+def test_reading_never_imports_tensorflow(tmp_path, code):
+    out = _child(code, tmp_path, None)
+    assert "no tensorflow" in out, out
+    assert "2026" in out or "runtime litert" in out, out
+
+
+@pytest.mark.parametrize("code", [APP, PREDICT], ids=["app", "predict"])
+def test_the_check_sees_tensorflow_on_the_old_path(tmp_path, code):
+    assert "tensorflow imported" in _child(code, tmp_path, "keras")
