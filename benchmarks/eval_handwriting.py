@@ -43,13 +43,14 @@ def evaluate_style(rec, style: str, count: int, seed: int) -> dict:
 
 
 def evaluate_canvas(rec, pen: float, size: tuple[float, float], count: int, seed: int) -> float:
-    """Single digits drawn with a fixed pen width on a 400x400 canvas, heights a fraction ``size``."""
+    """Single digits drawn with a fixed pen width on a 400x400 canvas, heights a fraction ``size``,
+    read as the Draw tab reads its canvas (the polarity known: dark ink on white)."""
     from digitdesk.core import synth
 
     rng = np.random.default_rng(seed + 2)
     samples = [synth.make_digit_sample(i % 10, "drawn", rng, canvas=(400, 400), pen_px=pen, size=size)
                for i in range(count)]
-    return sum(rec.read(s.image).text == s.text for s in samples) / count
+    return sum(rec.read(s.image, dark_ink=True).text == s.text for s in samples) / count
 
 
 CANVAS_CASES = ((18, (0.12, 0.3)), (18, (0.3, 0.92)), (4, (0.4, 0.92)), (36, (0.3, 0.6)))

@@ -14,7 +14,7 @@ import numpy as np
 from digitdesk.core.errors import ImageError
 from digitdesk.core.imageio import to_gray
 
-__all__ = ["to_gray", "frame_digit", "frame_ink", "to_ink", "is_dark_on_light", "centre_of_mass", "stroke_width",
+__all__ = ["to_gray", "frame_digit", "frame_ink", "digit_ink", "border_is_light", "centre_of_mass", "stroke_width",
            "sample_step"]
 
 PREPROCESS_VERSION = 1
@@ -38,7 +38,7 @@ def sample_step(size: int) -> int:
     return max(1, int((size / SAMPLE_PIXELS) ** 0.5))
 
 
-def is_dark_on_light(gray: np.ndarray) -> bool:
+def border_is_light(gray: np.ndarray) -> bool:
     """True if the ink is darker than the paper, judged by the image border (mostly paper)."""
     gray = np.asarray(gray)
     if min(gray.shape[:2]) < 3:
@@ -48,10 +48,10 @@ def is_dark_on_light(gray: np.ndarray) -> bool:
     return border > 127 or border > float(np.median(gray[1:-1:step, 1:-1:step]))
 
 
-def to_ink(image: np.ndarray) -> np.ndarray:
+def digit_ink(image: np.ndarray) -> np.ndarray:
     """Ink map in 0..1 (white ink on black) of a one-digit image of either polarity."""
     gray = to_gray(image).astype(np.float32)
-    if is_dark_on_light(gray):
+    if border_is_light(gray):
         gray = 255.0 - gray
     background = float(np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])))
     ink = np.clip(gray - background, 0, None)
@@ -159,7 +159,7 @@ def frame_ink(ink: np.ndarray) -> np.ndarray:
 
 def frame_digit(image: np.ndarray) -> np.ndarray:
     """MNIST-frame one digit from a grayscale or colour image of either polarity: 28x28 uint8."""
-    return frame_ink(to_ink(image))
+    return frame_ink(digit_ink(image))
 
 
 def centre_of_mass(image28: np.ndarray) -> tuple[float, float]:

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from digitdesk.core.errors import DigitdeskError, ImageError
-from digitdesk.core.preprocess import SIZE, centre_of_mass, frame_digit, frame_ink, to_ink
+from digitdesk.core.preprocess import SIZE, centre_of_mass, frame_digit, frame_ink, digit_ink
 from digitdesk.core.segment import Segmentation, segment
 from tests.core.fuzzing import any_arrays, assert_human, fuzz, outcome
 
@@ -99,8 +99,8 @@ def drawings(draw, max_side: int = 320) -> np.ndarray:
 @fuzz(1200, slow_data=True)
 @given(any_arrays())
 def test_preprocessing_any_array_1200(a):
-    """to_ink, frame_digit, frame_ink and centre_of_mass on arrays of every dtype and shape."""
-    ink = outcome(to_ink, a)
+    """digit_ink, frame_digit, frame_ink and centre_of_mass on arrays of every dtype and shape."""
+    ink = outcome(digit_ink, a)
     if not _refused(ink):
         assert ink.shape == _image_size(a) and ink.dtype == np.float32
         assert np.isfinite(ink).all() and ink.min() >= 0 and ink.max() <= 1

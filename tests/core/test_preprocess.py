@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from digitdesk.core.preprocess import CENTRE, centre_of_mass, frame_digit, frame_ink, is_dark_on_light, to_gray
+from digitdesk.core.preprocess import CENTRE, centre_of_mass, frame_digit, frame_ink, border_is_light, to_gray
 
 
 def _extent(img28):
@@ -43,7 +43,7 @@ def test_aspect_ratio_kept():
 def test_either_polarity_gives_the_same_frame():
     img = _drawn("4")
     a, b = frame_digit(img), frame_digit(255 - img)
-    assert is_dark_on_light(img) and not is_dark_on_light(255 - img)
+    assert border_is_light(img) and not border_is_light(255 - img)
     assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
 
 

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from digitdesk.core import synth
 from digitdesk.core.errors import Cancelled
-from digitdesk.core.segment import _Blob, _merge_strokes, _should_merge, _typical_height, segment
+from digitdesk.core.marks import Blob, merge_strokes, should_merge, typical_height
+from digitdesk.core.segment import segment
 from tests.core.fuzzing import fuzz
 
 
@@ -155,19 +156,19 @@ def test_sheet_on_a_dark_desk():
 # --------------------------------------------------------------------------- merging strokes
 
 
-def _merge_strokes_reference(blobs: list[_Blob]) -> list[_Blob]:
+def _merge_strokes_reference(blobs: list[Blob]) -> list[Blob]:
     """The merge rule written plainly (O(n^2) per merge): sort by area, largest first, merge the
     first pair i < j that should merge, repeat until none does."""
     if not blobs:
         return blobs
-    typical_h = _typical_height(blobs)
+    typical_h = typical_height(blobs)
     changed = True
     while changed:
         changed = False
         blobs.sort(key=lambda b: b.area, reverse=True)
         for i in range(len(blobs)):
             for j in range(i + 1, len(blobs)):
-                if _should_merge(blobs[i], blobs[j], typical_h):
+                if should_merge(blobs[i], blobs[j], typical_h):
                     blobs[i] = blobs[i].merged(blobs.pop(j))
                     changed = True
                     break
@@ -177,13 +178,13 @@ def _merge_strokes_reference(blobs: list[_Blob]) -> list[_Blob]:
 
 
 @st.composite
-def blob_sets(draw) -> list[_Blob]:
+def blob_sets(draw) -> list[Blob]:
     """Boxes crowded on a small page, a few sizes apart (digits, strokes, specks), often placed
     just beside or below an earlier one, with areas that often tie: many merges, chains of merges,
     gaps at the limits of the rule, and ties in the merge order."""
     side = draw(st.integers(20, 400))
     tall = draw(st.integers(2, 60))
-    blobs: list[_Blob] = []
+    blobs: list[Blob] = []
     for label in range(1, draw(st.integers(0, 50)) + 1):
         w = draw(st.integers(1, max(1, int(tall * draw(st.sampled_from([0.1, 0.5, 1.0, 3.0]))))))
         h = draw(st.integers(1, max(1, int(tall * draw(st.sampled_from([0.1, 0.3, 0.6, 1.0, 1.7]))))))
@@ -198,11 +199,11 @@ def blob_sets(draw) -> list[_Blob]:
         else:
             x, y = draw(st.integers(0, side)), draw(st.integers(0, side // 3))
         area = draw(st.sampled_from([1, 4, 9, w * h])) if draw(st.booleans()) else draw(st.integers(1, w * h + 1))
-        blobs.append(_Blob(x, y, x + w, y + h, [label], area))
+        blobs.append(Blob(x, y, x + w, y + h, [label], area))
     return blobs
 
 
-def _as_tuples(blobs: list[_Blob]) -> list[tuple]:
+def _as_tuples(blobs: list[Blob]) -> list[tuple]:
     return [(b.x0, b.y0, b.x1, b.y1, tuple(b.labels), b.area) for b in blobs]
 
 
@@ -212,14 +213,14 @@ def test_merge_strokes_matches_the_plain_rule_500(blobs):
     """The indexed merge makes exactly the plain rule's merges: same boxes, same labels in the
     same order, same areas, same order of the result."""
     expected = _merge_strokes_reference([copy.copy(b) for b in blobs])
-    assert _as_tuples(_merge_strokes([copy.copy(b) for b in blobs])) == _as_tuples(expected)
+    assert _as_tuples(merge_strokes([copy.copy(b) for b in blobs])) == _as_tuples(expected)
 
 
 def test_merge_strokes_merges_chains_and_keeps_specks_apart():
     """A digit in three stacked strokes becomes one blob; a far speck and a tall bar stay apart."""
-    blobs = [_Blob(10, 0, 30, 12, [1], 100), _Blob(12, 13, 30, 26, [2], 90), _Blob(11, 27, 29, 38, [3], 80),
-             _Blob(200, 5, 203, 8, [4], 6), _Blob(60, 0, 66, 90, [5], 400)]
-    got = _as_tuples(_merge_strokes([copy.copy(b) for b in blobs]))
+    blobs = [Blob(10, 0, 30, 12, [1], 100), Blob(12, 13, 30, 26, [2], 90), Blob(11, 27, 29, 38, [3], 80),
+             Blob(200, 5, 203, 8, [4], 6), Blob(60, 0, 66, 90, [5], 400)]
+    got = _as_tuples(merge_strokes([copy.copy(b) for b in blobs]))
     assert got == _as_tuples(_merge_strokes_reference(blobs))
     assert (10, 0, 30, 38, (1, 2, 3), 270) in got and len(got) == 3
 

@@ -1,0 +1,306 @@
+"""From marks to digits: connected components (pieces of a broken or grainy stroke joined),
+the strokes of one digit merged, frames, dashes, blots and slivers dropped, touching digits
+split, and the reading order. Used by :mod:`digitdesk.core.segment`.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from digitdesk.core.errors import raise_if_stopped
+from digitdesk.core.ink import MIN_DIGIT_PX
+
+def components(binary: np.ndarray, min_area: int, join: bool = True,
+                stroke: float | None = None) -> tuple[int, np.ndarray, np.ndarray]:
+    """Connected components of ``binary`` (count, labels, stats as OpenCV gives them). Where the
+    strokes threshold as chains of pieces (pencil on grainy paper, a skipping pen), pieces that
+    close are one component, the labels covering ``binary``'s pixels only. Pieces are joined
+    across gaps of two pixels, or of up to about a stroke width (``stroke``) when that still
+    leaves 10-60% of the marks and does not run whole rows of digits together."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    marks = int((stats[1:, cv2.CC_STAT_AREA] >= min_area).sum())
+    if not join or marks < 8:
+        return n, labels, stats
+    radii = sorted({2, max(2, int(round(0.8 * stroke)))} if stroke else {2}, reverse=True)
+    for r in radii:
+        nj, joined, jstats, _ = cv2.connectedComponentsWithStats(
+            cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))), connectivity=8)
+        joined_marks = jstats[1:][jstats[1:, cv2.CC_STAT_AREA] >= min_area]
+        wide = np.median(joined_marks[:, cv2.CC_STAT_WIDTH] / np.maximum(joined_marks[:, cv2.CC_STAT_HEIGHT], 1)) > 2 \
+            if len(joined_marks) else True
+        if 0.1 * marks <= len(joined_marks) < 0.6 * marks and not wide \
+                and (r == 2 or not _glues_digits(labels, stats, joined, binary, min_area)):
+            break
+    else:
+        return n, labels, stats  # nothing to join, or joining runs whole rows of digits together
+    joined[binary == 0] = 0
+    jstats = jstats.copy()
+    jstats[:, cv2.CC_STAT_AREA] = np.bincount(joined.ravel(), minlength=nj)
+    h, w = binary.shape
+    x0 = np.minimum(jstats[:, 0] + r, w - 1)
+    y0 = np.minimum(jstats[:, 1] + r, h - 1)
+    jstats[:, 2] = np.maximum(1, np.minimum(jstats[:, 0] + jstats[:, 2], w) - r - x0)
+    jstats[:, 3] = np.maximum(1, np.minimum(jstats[:, 1] + jstats[:, 3], h) - r - y0)
+    jstats[:, 0], jstats[:, 1] = x0, y0
+    jstats[0, cv2.CC_STAT_AREA] = 0
+    return nj, joined, jstats
+
+
+def _glues_digits(labels: np.ndarray, stats: np.ndarray, joined: np.ndarray, binary: np.ndarray,
+                  min_area: int) -> bool:
+    """Whether joining put two marks side by side into one, each nearly as tall as the tallest
+    and together wider than a digit: two whole digits, not the pieces of one."""
+    owner = np.zeros(len(stats), np.int64)
+    ink = binary > 0
+    owner[labels[ink]] = joined[ink]
+    by_joined: dict[int, list[int]] = defaultdict(list)
+    for i in np.nonzero(stats[:, cv2.CC_STAT_AREA] >= min_area)[0][1:] if len(stats) > 1 else []:
+        by_joined[int(owner[i])].append(int(i))
+    for pieces in by_joined.values():
+        top = max(stats[i, cv2.CC_STAT_HEIGHT] for i in pieces)
+        tall = [i for i in pieces if stats[i, cv2.CC_STAT_HEIGHT] >= 0.6 * top]
+        x0 = min(stats[i, 0] for i in tall)
+        y0 = min(stats[i, 1] for i in tall)
+        x1 = max(stats[i, 0] + stats[i, 2] for i in tall)
+        y1 = max(stats[i, 1] + stats[i, 3] for i in tall)
+        if x1 - x0 <= 0.9 * (y1 - y0):
+            continue  # digit-shaped together: the halves of a broken 0, say
+        for a, b in ((a, b) for k, a in enumerate(tall) for b in tall[k + 1:]):
+            ax0, aw, bx0, bw = stats[a, 0], stats[a, 2], stats[b, 0], stats[b, 2]
+            if min(ax0 + aw, bx0 + bw) - max(ax0, bx0) < 0.3 * min(aw, bw):
+                return True
+    return False
+
+
+@dataclass
+class Blob:
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    labels: list[int]
+    area: int
+
+    @property
+    def h(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def w(self) -> int:
+        return self.x1 - self.x0
+
+    def merged(self, o: "Blob") -> "Blob":
+        return Blob(min(self.x0, o.x0), min(self.y0, o.y0), max(self.x1, o.x1), max(self.y1, o.y1),
+                     self.labels + o.labels, self.area + o.area)
+
+
+def drop_frames(blobs: list[Blob], image_area: int) -> list[Blob]:
+    """Drop thin frames around other writing: the edge of a sheet or card against a darker
+    desk or room, a box drawn around the digits. A large, sparse blob whose box holds others."""
+    def is_frame(f: Blob) -> bool:
+        if f.w * f.h < 0.2 * image_area or f.area > 0.4 * f.w * f.h:
+            return False
+        return any(o is not f and f.x0 <= o.x0 and o.x1 <= f.x1 and f.y0 <= o.y0 and o.y1 <= f.y1
+                   and o.h >= 0.1 * f.h for o in blobs)
+
+    return [b for b in blobs if not is_frame(b)]
+
+
+def should_merge(a: Blob, b: Blob, typical_h: float) -> bool:
+    """Strokes of one digit: stacked with horizontal overlap (a 5's flag, a 7's bar, a 4 in two
+    strokes), close vertically, and together no taller than a digit."""
+    overlap = min(a.x1, b.x1) - max(a.x0, b.x0)
+    small = min(a, b, key=lambda blob: blob.h)
+    is_fragment = small.h < 0.5 * typical_h
+    if is_fragment:
+        if overlap < -0.1 * typical_h:  # a detached flag or bar may sit just beside its body
+            return False
+    elif overlap < 0.5 * min(a.w, b.w):
+        return False
+    gap = max(a.y0, b.y0) - min(a.y1, b.y1)
+    if gap > 0.3 * max(a.h, b.h, typical_h * 0.5):
+        return False
+    return max(a.y1, b.y1) - min(a.y0, b.y0) <= 1.5 * typical_h
+
+
+def drop_dashes(blobs: list[Blob]) -> list[Blob]:
+    """Drop a line broken into dashes (a sheet's edge or a faint rule that thresholded in
+    pieces): four or more thin marks, longer than wide, whose centres lie on one straight,
+    nearly vertical (or horizontal) line within 2 px. Handwriting is never that straight."""
+    drop: set[int] = set()
+    for vertical in (True, False):
+        def along(b: Blob) -> float:
+            return (b.y0 + b.y1) / 2 if vertical else (b.x0 + b.x1) / 2
+
+        def across(b: Blob) -> float:
+            return (b.x0 + b.x1) / 2 if vertical else (b.y0 + b.y1) / 2
+
+        thin = sorted((i for i, b in enumerate(blobs)
+                       if min(b.w, b.h) <= 6 and (b.h if vertical else b.w) > 2 * (b.w if vertical else b.h)),
+                      key=lambda i: across(blobs[i]))
+        start = 0
+        for end in range(1, len(thin) + 1):
+            if end < len(thin) and across(blobs[thin[end]]) - across(blobs[thin[start]]) <= 12:
+                continue
+            group = thin[start:end]
+            if len(group) >= 4:
+                t = np.array([along(blobs[i]) for i in group])
+                c = np.array([across(blobs[i]) for i in group])
+                fit = np.polyfit(t, c, 1)
+                if abs(fit[0]) <= 0.1 and float(np.abs(np.polyval(fit, t) - c).max()) <= 2:
+                    drop.update(group)
+            start = end
+    return [b for i, b in enumerate(blobs) if i not in drop]
+
+
+def is_blot(b: Blob) -> bool:
+    """A solid mark much wider than tall: a shadow's edge, a smear, a bar; no digit looks so."""
+    return b.area >= 0.7 * b.w * b.h and b.w >= 1.8 * b.h
+
+
+def drop_edge_slivers(blobs: list[Blob], width: int, height: int) -> list[Blob]:
+    """Drop what touches the image's edge and is taller than the writing away from it: the
+    edge of the sheet, the desk beyond it, a shadow. (Writing cut off by the edge is lost
+    anyway; a digit that merely touches it is no taller than the others.)"""
+    m = max(2, round(0.01 * max(width, height)))  # "at the edge": within 1% of it
+    inner = [b for b in blobs if b.x0 > m and b.y0 > m and b.x1 < width - m and b.y1 < height - m]
+    if not inner:  # marks at the edge only: keep those shaped like digits (a number cut by a region)
+        return [b for b in blobs if min(b.w, b.h) > 4 and max(b.w, b.h) < 4 * min(b.w, b.h)]
+    if len(inner) == len(blobs):
+        return blobs
+    limit = 1.6 * typical_height(inner)
+    return [b for b in blobs if b in inner or b.h <= limit]
+
+
+def typical_height(blobs: list[Blob]) -> float:
+    """Median height of the blobs at least half as tall as the tallest: the digits, not specks.
+    With five blobs or more, "the tallest" is the 90th percentile: one tall stray mark (a
+    sheet's edge, a shadow) does not make every digit look like a speck."""
+    heights = [b.h for b in blobs]
+    tallest = float(np.percentile(heights, 90)) if len(heights) >= 5 else max(heights)
+    return float(np.median([h for h in heights if h >= 0.5 * tallest]))
+
+
+def merge_strokes(blobs: list[Blob], should_stop: Callable[[], bool] | None = None) -> list[Blob]:
+    """Merge the strokes of each digit; the blobs left, largest area first.
+
+    The rule: sort by area (largest first, ties kept in their current order), merge the first
+    pair ``i < j`` that :func:`should_merge`, repeat until no pair does. This finds the same
+    merges in the same order without comparing every pair after each merge: a blob only merges
+    with one lying within ``0.1 * typical_h`` sideways and ``1.5 * typical_h`` up or down (a grid
+    of cells finds those); a blob found to merge with nothing can later merge only with a newly
+    merged blob, which is checked first; the sort order is the key ``(-area, age)``. Areas must
+    be positive. ``should_stop``: see :func:`segment`.
+    """
+    if not blobs:
+        return blobs
+    typical_h = typical_height(blobs)
+    reach_x, reach_y = 0.1 * typical_h, 1.5 * typical_h
+    cell = max(1.0, reach_y)
+    live: dict[int, Blob] = {}  # id -> blob; the sort key is (-area, id)
+    grid: dict[tuple[int, int], set[int]] = defaultdict(set)  # cell -> ids of blobs that may merge
+
+    def cells(x0: float, y0: float, x1: float, y1: float) -> Iterator[tuple[int, int]]:
+        for cx in range(int(x0 // cell), int(x1 // cell) + 1):
+            for cy in range(int(y0 // cell), int(y1 // cell) + 1):
+                yield cx, cy
+
+    def add(i: int, b: Blob) -> None:
+        live[i] = b
+        if b.h <= reach_y:  # a taller blob never merges
+            for c in cells(b.x0, b.y0, b.x1, b.y1):
+                grid[c].add(i)
+
+    def remove(i: int) -> None:
+        b = live.pop(i)
+        if b.h <= reach_y:
+            for c in cells(b.x0, b.y0, b.x1, b.y1):
+                grid[c].discard(i)
+
+    def first_partner(i: int) -> int | None:
+        a = live[i]
+        if a.h > reach_y:
+            return None
+        near = set()
+        for c in cells(a.x0 - reach_x, a.y1 - reach_y, a.x1 + reach_x, a.y0 + reach_y):
+            near.update(grid.get(c, ()))
+        near.discard(i)
+        found = [j for j in near if should_merge(a, live[j], typical_h)]
+        return min(found, key=lambda j: (-live[j].area, j)) if found else None
+
+    for i, b in enumerate(blobs):
+        add(i, b)
+    waiting = [(-b.area, i) for i, b in enumerate(blobs)]  # not yet known to merge with nothing
+    heapq.heapify(waiting)
+    next_id = len(blobs)
+    merged: int | None = None  # the blob just merged: it may merge again, first
+    check = lambda: raise_if_stopped(should_stop, "segmentation")  # noqa: E731
+    while True:
+        check()
+        if merged is not None:
+            i = merged
+        else:
+            while waiting and waiting[0][1] not in live:
+                heapq.heappop(waiting)
+            if not waiting:
+                break
+            i = heapq.heappop(waiting)[1]
+        j = first_partner(i)
+        if j is None:
+            merged = None  # i merges with nothing now, nor later unless with a newly merged blob
+            continue
+        first, second = sorted((i, j), key=lambda k: (-live[k].area, k))
+        m = live[first].merged(live[second])
+        remove(first)
+        remove(second)
+        add(next_id, m)
+        merged, next_id = next_id, next_id + 1
+    return [live[i] for i in sorted(live, key=lambda k: (-live[k].area, k))]
+
+
+def split_wide(blob: Blob, mask: np.ndarray) -> list[tuple[int, int]]:
+    """Column ranges of touching digits inside a blob much wider than tall (``mask``: its pixels)."""
+    if blob.w < 1.15 * blob.h:
+        return [(blob.x0, blob.x1)]
+    cols = mask.sum(axis=0).astype(float)
+    parts = max(2, round(blob.w / (0.8 * blob.h)))
+    cuts = []
+    for k in range(1, parts):
+        centre = int(blob.w * k / parts)
+        lo, hi = max(1, centre - blob.h // 3), min(blob.w - 1, centre + blob.h // 3)
+        if hi <= lo:
+            continue
+        c = lo + int(np.argmin(cols[lo:hi]))
+        if cols[c] <= 0.35 * cols.mean():
+            cuts.append(c)
+    edges = [0, *sorted(set(cuts)), blob.w]
+    return [(blob.x0 + a, blob.x0 + b) for a, b in zip(edges, edges[1:]) if b - a >= 2]
+
+
+def reading_order(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int]]:
+    """(line, index) pairs: boxes grouped into lines by vertical overlap, lines top to bottom."""
+    order = sorted(range(len(boxes)), key=lambda i: boxes[i][1] + boxes[i][3] / 2)
+    lines: list[list[int]] = []
+    spans: list[list[float]] = []
+    for i in order:
+        x, y, w, h = boxes[i]
+        for line, span in zip(lines, spans):
+            overlap = min(span[1], y + h) - max(span[0], y)
+            if overlap >= 0.5 * min(h, span[1] - span[0]):
+                line.append(i)
+                span[0], span[1] = min(span[0], y), max(span[1], y + h)
+                break
+        else:
+            lines.append([i])
+            spans.append([y, y + h])
+    result = []
+    for n, line in enumerate(sorted(zip(spans, lines), key=lambda s: (s[0][0] + s[0][1]) / 2)):
+        for i in sorted(line[1], key=lambda i: boxes[i][0]):
+            result.append((n, i))
+    return result
