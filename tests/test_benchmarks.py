@@ -194,3 +194,19 @@ def test_a_quick_run_does_not_touch_the_file_without_write(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert target.read_text() == DOC
     assert "frozen" in proc.stdout
+
+
+@pytest.mark.slow
+def test_the_app_reads_numbers_one_after_another_without_tensorflow(tmp_path):
+    """bench_litert's memory part: the app writes numbers on the Draw tab, each read and shown
+    before the next, and reports its RSS; the bundled model reads them all through LiteRT."""
+    from benchmarks import bench_litert
+
+    bench_litert.HOMES.update(new=str(tmp_path), bytecode="compiled")
+    try:
+        res = bench_litert.rss_after_readings(old=False, readings=6)
+    finally:
+        bench_litert.HOMES.clear()
+    assert res["readings"] == 6 and res["read_right"] == 6
+    assert not res["tensorflow"]
+    assert 0 < res["rss_mb"] <= res["peak_mb"]
