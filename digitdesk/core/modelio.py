@@ -115,6 +115,9 @@ def save_model(model, path: str | os.PathLike, metadata: dict | None = None) -> 
     path = Path(path)
     if path.suffix != ".keras":
         raise ModelError(f"{path}: model files must end in .keras")
+    if not hasattr(model, "save"):
+        raise ModelError(f"{path}: only a Keras model can be saved as .keras, not {type(model).__name__} "
+                         "(a LiteRT model reads digits; save the Keras model it was made from)")
     meta = {**(metadata or {}), SAVE_ID: uuid.uuid4().hex}
     tmp = None
     try:

@@ -141,8 +141,8 @@ def test_recording_that_ends_stops_cleanly(window, qtbot, video_file, monkeypatc
 
 def test_model_file_deleted_or_garbage_while_the_app_runs(window, qtbot, recognizer):
     store, models = window.store, window.models_tab
-    mine = store.add(recognizer.model, None, "Mine")
-    spare = store.add(recognizer.model, None, "Spare")
+    mine = store.add(recognizer.keras_model(), None, "Mine")
+    spare = store.add(recognizer.keras_model(), None, "Spare")
     with qtbot.waitSignal(window.model.ready, timeout=60_000) as ready:
         window.activate_model(mine.id)
     assert ready.args[0].name == "Mine" and store.active().id == mine.id
@@ -213,10 +213,10 @@ def test_unwritable_folders_show_a_message_and_lose_nothing(window, qtbot, tmp_p
 
 @pytest.mark.slow
 def test_train_tab_save_into_a_locked_folder_keeps_the_model(window, qtbot, tmp_path):
-    from test_train_tab import TRAIN_TIMEOUT, configure
+    from train_settings import TRAIN_TIMEOUT, configure
 
     tab, store = window.train_tab, window.store
-    old = store.add(window.model.recognizer.model, {"note": "old"}, "Old one")
+    old = store.add(window.model.recognizer.keras_model(), {"note": "old"}, "Old one")
     before = {p.name: p.read_bytes() for p in store.folder.iterdir()}
     configure(tab, epochs=1, max_train=600, max_test=200)
     tab.start()
@@ -260,7 +260,7 @@ def _assert_all_stopped(before: list[str]) -> None:
 
 @pytest.mark.parametrize("when", ["loading data", "training"])
 def test_close_during_training(qtbot, recognizer, when):
-    from test_train_tab import TRAIN_TIMEOUT, configure
+    from train_settings import TRAIN_TIMEOUT, configure
 
     before = python_threads()
     win = _window(qtbot, recognizer)
