@@ -106,6 +106,21 @@ class ModelsTab(QWidget):
         self._io.finished.connect(self._on_io_done)
         self._io.failed.connect(self._on_io_failed)
 
+        self._build_table()
+        buttons = self._build_buttons()
+        self._build_labels()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 10)
+        layout.addLayout(buttons)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.session_note)
+        layout.addWidget(self.table, 3)
+        layout.addWidget(self.details, 1)
+        layout.addWidget(self.folder_label)
+        self.refresh()
+
+    def _build_table(self) -> None:
+        """The model list: one row per model, the name editable in place (F2), double-click to use."""
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("modelsTable")
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -124,6 +139,8 @@ class ModelsTab(QWidget):
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.itemDoubleClicked.connect(lambda _item: self.make_active_selected())
 
+    def _build_buttons(self) -> QHBoxLayout:
+        """The row above the list: make active, rename and delete; import, export and refresh."""
         self.active_button = self._button("makeActiveButton", "Make active", self.make_active_selected,
                                           "Use this model on the Draw, Image and Webcam tabs")
         self.rename_button = self._button("renameButton", "Rename", self.rename_selected, "Edit the name (F2)")
@@ -138,6 +155,10 @@ class ModelsTab(QWidget):
         buttons.addStretch(1)
         for b in (self.import_button, self.export_button, self.refresh_button):
             buttons.addWidget(b)
+        return buttons
+
+    def _build_labels(self) -> None:
+        """The error banner, the session note, the selected model's details and the models folder."""
         self.banner = MessageBanner()
         self.banner.setObjectName("modelsErrorLabel")
         self.details = QLabel()
@@ -154,15 +175,6 @@ class ModelsTab(QWidget):
         self.folder_label = QLabel(f"Your models are kept in {html.escape(str(self.store.folder))}")
         self.folder_label.setObjectName("modelsFolderLabel")
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 8, 10, 10)
-        layout.addLayout(buttons)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.session_note)
-        layout.addWidget(self.table, 3)
-        layout.addWidget(self.details, 1)
-        layout.addWidget(self.folder_label)
-        self.refresh()
 
     def _button(self, name: str, text: str, slot, tip: str) -> QPushButton:
         b = QPushButton(text)

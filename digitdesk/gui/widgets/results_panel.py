@@ -50,6 +50,21 @@ class ResultsPanel(QWidget):
         self.summary_label.setObjectName("resultsSummary")
         self.summary_label.setTextFormat(Qt.TextFormat.RichText)  # no word wrap: the scroll area
         # would then size the panel by its preferred height and scroll needlessly
+        actions = self._build_actions()
+        row = self._build_plots()
+        self._build_gallery()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.summary_label)
+        layout.addLayout(actions)
+        layout.addWidget(self.saved_label)
+        layout.addLayout(row, 1)
+        layout.addWidget(self.gallery_label)
+        layout.addWidget(self.gallery)
+        self.set_busy(False)
+
+    def _build_actions(self) -> QHBoxLayout:
+        """The name of the new model and the Save, Use and Export buttons (and the saved line below)."""
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("modelNameEdit")
         self.name_edit.setPlaceholderText("Name of the new model")
@@ -71,7 +86,10 @@ class ResultsPanel(QWidget):
         actions.addWidget(self.name_edit, 1)
         for b in (self.save_button, self.use_button, self.export_button):
             actions.addWidget(b)
+        return actions
 
+    def _build_plots(self) -> QHBoxLayout:
+        """The confusion matrix beside the per-digit precision, recall and F1."""
         self.confusion = ConfusionPlot()
         self.confusion.setMinimumSize(280, 250)
         self.table = QTableWidget(10, 4)
@@ -86,25 +104,19 @@ class ResultsPanel(QWidget):
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setMinimumWidth(250)
         self.table.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        row = QHBoxLayout()
+        row.addWidget(self.confusion, 3)
+        row.addWidget(self.table, 2)
+        return row
+
+    def _build_gallery(self) -> None:
+        """The misclassified test digits, two rows of them, and their caption."""
         self.gallery = DigitGallery(42)
         self.gallery.setObjectName("misclassifiedGallery")
         rows = 2 * self.gallery.gridSize().height()  # icon mode: rows at the grid pitch
         self.gallery.setFixedHeight(rows + 2 * self.gallery.frameWidth())  # exactly two rows show
         self.gallery_label = QLabel("Misclassified test digits")
         self.gallery_label.setObjectName("galleryCaption")
-
-        row = QHBoxLayout()
-        row.addWidget(self.confusion, 3)
-        row.addWidget(self.table, 2)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.addWidget(self.summary_label)
-        layout.addLayout(actions)
-        layout.addWidget(self.saved_label)
-        layout.addLayout(row, 1)
-        layout.addWidget(self.gallery_label)
-        layout.addWidget(self.gallery)
-        self.set_busy(False)
 
     def name(self) -> str:
         return self.name_edit.text().strip() or self.name_edit.placeholderText()
