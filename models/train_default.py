@@ -71,6 +71,7 @@ def main() -> int:
         return 0
     result, meta = train_and_save(paper, dataset, args.out, on_progress=report, name="default",
                                   initial_model=first_model)
+    meta["data"] = f"MNIST training split ({len(dataset.train):,} images, 5% held out for validation)"  # not a local path
     meta["first_stage"] = {key: first_meta.get(key) for key in
                            ("config", "epochs", "best_epoch", "training_seconds", "test_accuracy")}
     meta["training_seconds"] = round(meta["training_seconds"] + (first_meta.get("training_seconds") or 0), 1)
