@@ -60,7 +60,8 @@ def _glues_digits(labels: np.ndarray, stats: np.ndarray, joined: np.ndarray, bin
     ink = binary > 0
     owner[labels[ink]] = joined[ink]
     by_joined: dict[int, list[int]] = defaultdict(list)
-    for i in np.nonzero(stats[:, cv2.CC_STAT_AREA] >= min_area)[0][1:] if len(stats) > 1 else []:
+    sized = np.nonzero(stats[:, cv2.CC_STAT_AREA] >= min_area)[0]
+    for i in sized[sized > 0]:  # label 0 is the paper
         by_joined[int(owner[i])].append(int(i))
     for pieces in by_joined.values():
         top = max(stats[i, cv2.CC_STAT_HEIGHT] for i in pieces)
