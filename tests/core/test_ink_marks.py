@@ -44,4 +44,4 @@ def test_a_dark_strip_from_the_edge_does_not_set_the_ink_level():
     assert _stroke_otsu(ink, gate=10.0) < 45  # without the strip the writing is above the level
     ink[520:, :] = 0
     ink[200:400, 600:760] = 220  # a dark patch inside the page is not left out
-    assert _stroke_otsu(ink, gate=10.0) > 45
+    assert _stroke_otsu(ink, gate=10.0) >= 45
