@@ -146,13 +146,12 @@ def _stroke_otsu(u8: np.ndarray, gate: float) -> float:
     x, y, bw, bh = (stats[:, i] for i in range(4))
     edge = (x == 0) | (y == 0) | (x + bw == w) | (y + bh == h)
     edge[0] = False
-    if not edge.any():
-        return float(cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0])
-    step = max(1, sample_step(u8.size) // 2)  # four times the usual sample: the writing is a small part
-    values = u8[::step, ::step][~edge[labels[::step, ::step]]]
-    if values.size < 16:
-        return float(cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0])
-    return float(cv2.threshold(values.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0])
+    values = u8
+    if edge.any():
+        step = max(1, sample_step(u8.size) // 2)  # four times the usual sample: the writing is a small part
+        kept = u8[::step, ::step][~edge[labels[::step, ::step]]]
+        values = kept.reshape(-1, 1) if kept.size >= 16 else u8
+    return float(cv2.threshold(values, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0])
 
 
 def threshold(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
