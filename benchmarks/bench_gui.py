@@ -172,6 +172,28 @@ def bench_stroke(app, win, strokes: int) -> dict:
     return {"latency": latencies, "read": read_times, "canvas": [w, h]}
 
 
+def _run_events(seconds: float) -> None:
+    """Run Qt's event loop for ``seconds``."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+
+
+def _times_shown(preview) -> list[float]:
+    """From now on, the time each frame is handed to ``preview`` (undone by the caller)."""
+    times: list[float] = []
+    original = preview.set_frame
+
+    def timed(frame) -> None:
+        times.append(time.perf_counter())
+        original(frame)
+
+    preview.set_frame = timed
+    return times
+
+
 def bench_webcam(app, win, seconds: float, runs: int = 3) -> dict:
     from digitdesk.core.imageio import read_image
     from digitdesk.core.paths import resource_path
@@ -190,23 +212,15 @@ def bench_webcam(app, win, seconds: float, runs: int = 3) -> dict:
             for _ in range(runs):
                 tab.pace = pace
                 tab.start(str(video))
-                end = time.perf_counter() + 1.5
-                while time.perf_counter() < end:  # warm-up
-                    app.processEvents()
-                    time.sleep(0.002)
+                _run_events(1.5)  # warm-up
+                shown = _times_shown(tab.preview)
                 f0, r0, t0 = tab.frames_shown, len(readings), time.perf_counter()
-                last, longest = time.perf_counter(), 0.0
-                seen = tab.frames_shown
-                while time.perf_counter() - t0 < seconds:
-                    app.processEvents()
-                    if tab.frames_shown != seen:
-                        now = time.perf_counter()
-                        longest, last, seen = max(longest, now - last), now, tab.frames_shown
-                    time.sleep(0.001)
+                _run_events(seconds)  # Qt's own event loop, as in the app: no polling, no sleeps
                 dt = time.perf_counter() - t0
+                del tab.preview.set_frame  # undo _times_shown
                 fps.append((tab.frames_shown - f0) / dt)
                 rps.append((len(readings) - r0) / dt)
-                gaps.append(longest)
+                gaps.append(max((b - a for a, b in zip(shown, shown[1:])), default=dt))
                 tab.stop()
             label = "paced at the file's 30 fps" if pace else "unpaced (as fast as frames decode)"
             result["paced" if pace else "unpaced"] = {"fps": fps, "readings": rps, "gap": gaps}

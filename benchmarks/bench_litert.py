@@ -26,7 +26,8 @@ benchmark run, alternating, so a busy machine slows both; each figure is given w
     before the next, then reports its RSS and peak RSS (``VmRSS``, ``VmHWM``). One child per side.
 (g) webcam preview unpaced, with overlays: bench_gui's webcam part (the Webcam tab playing a
     640x480 MJPG file as fast as it decodes, readings and overlays on) in a child per side, frames
-    shown per second. The tab looks for a new frame every ``DRAIN_MS``, which caps this figure.
+    shown per second. The tab is woken once per frame it can take and paints it pre-scaled, so
+    the decoding, painting and the reader thread's share of the two cores set this figure.
 
 Children run with Python's bytecode cache as a source checkout's user has it (their ``.pyc``
 files go to a temporary ``PYTHONPYCACHEPREFIX``, filled by an untimed launch of each side);

@@ -223,12 +223,18 @@ def available_cameras(candidates: list[int] | None = None,
 
 
 class LatestFrame:
-    """A one-slot buffer: the capture thread overwrites it, the GUI takes the newest frame."""
+    """A one-slot buffer: the capture thread overwrites it, the GUI takes the newest frame.
 
-    def __init__(self) -> None:
+    ``notify``, if given, is called (on the capture thread) when a frame arrives and the previous
+    call has been answered by a :meth:`take`: one wake-up per frame the GUI can show, never a queue
+    of them, however fast frames arrive."""
+
+    def __init__(self, notify: Callable[[], None] | None = None) -> None:
         self._lock = threading.Lock()
         self._frame: np.ndarray | None = None
         self._seq = 0
+        self._notify = notify
+        self._pending = False  # a wake-up was sent and no take() has answered it yet
         self.captured = 0  # frames put in so far
 
     def put(self, frame: np.ndarray) -> None:
@@ -236,10 +242,16 @@ class LatestFrame:
             self._frame = frame
             self._seq += 1
             self.captured += 1
+            wake = self._notify is not None and not self._pending
+            self._pending = self._pending or wake
+        if wake:
+            self._notify()
 
     def take(self, after: int) -> tuple[int, np.ndarray] | None:
-        """``(seq, frame)`` if a frame newer than ``after`` arrived, else None."""
+        """``(seq, frame)`` if a frame newer than ``after`` arrived, else None. Answers the
+        latest wake-up, so the next frame sends another."""
         with self._lock:
+            self._pending = False
             if self._seq > after and self._frame is not None:
                 return self._seq, self._frame
             return None

@@ -95,3 +95,21 @@ def test_camera_probe_lists_only_cameras_that_open_and_prints_nothing(capfd):
     out = capfd.readouterr()
     assert "can't open camera" not in out.err + out.out and "WARN" not in out.err
     assert cv2.utils.logging.getLogLevel() != cv2.utils.logging.LOG_LEVEL_SILENT  # restored afterwards
+
+
+def test_latest_frame_wakes_once_per_frame_taken():
+    """The buffer wakes the GUI when a frame arrives, but not again until a take() answered the
+    wake-up: a capture thread faster than the GUI sends one wake-up, not a queue of them."""
+    wakes = []
+    buf = LatestFrame(lambda: wakes.append(buf.captured))
+    frame = np.zeros((4, 4, 3), np.uint8)
+    for _ in range(5):
+        buf.put(frame)
+    assert wakes == [1]
+    seq, _ = buf.take(0)
+    assert seq == 5
+    buf.put(frame)
+    assert wakes == [1, 6]
+    assert buf.take(6) is None  # nothing newer, but the wake-up is answered all the same...
+    buf.put(frame)
+    assert wakes == [1, 6, 7]  # ...so the next frame wakes the GUI again

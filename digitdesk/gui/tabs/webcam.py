@@ -1,8 +1,9 @@
 """Webcam tab: live preview with the digits boxed, the current reading, freeze, send to Image.
 
-Capture runs on its own QThread (a FrameSource filling a LatestFrame buffer); a GUI-thread timer
-takes the newest frame, shows it and hands it to the reader thread when that is free, so a slow
-recognizer skips frames instead of stalling the preview.
+Capture runs on its own QThread (a FrameSource filling a LatestFrame buffer). The buffer wakes the
+GUI thread once per frame it can take (never a queue of wake-ups); the GUI takes the newest frame,
+shows it and hands it to the reader thread when that is free, so a slow recognizer skips frames
+instead of stalling the preview, and the preview runs as fast as frames come and can be painted.
 
 Longer than ~300 lines because a tab is one screen: its builders, its slots for the workers'
 results and its saved state stay together; the parts that stand alone are in ``gui/widgets`` (the frame
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QTimer, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QShowEvent, QStandardItemModel
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
                                QWidget)
@@ -28,7 +29,6 @@ from digitdesk.core.frames import LatestFrame, SourceError, available_cameras, o
 from digitdesk.gui.widgets.cards import digit_text
 from digitdesk.gui.widgets.frame_view import DEFAULT_ROI, FrameView
 from digitdesk.gui.widgets.image_view import Overlay
-from digitdesk.gui.widgets.qimage import array_to_qimage
 from digitdesk.gui.workers.recognition import describe_error, timed_read
 from digitdesk.gui.widgets.theme import big_font, colors, css
 from digitdesk.gui.workers.threads import TaskRunner
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 BROWSE_FILE, BROWSE_FOLDER = "<file>", "<folder>"
 NO_CAMERA_HINT = "No camera found: choose “Video file…” or “Folder of images…” under Source."
-DRAIN_MS = 10  # how often the GUI looks for a new frame
 
 
 class WebcamTab(QWidget):
@@ -49,6 +48,7 @@ class WebcamTab(QWidget):
     readingShown = Signal(str)  # text of the newest reading
     sendToImage = Signal(object, str)  # a BGR frame and a name, for the Image tab
     status = Signal(str)  # a short message for the status bar
+    _frameArrived = Signal()  # from the capture thread: a frame is waiting in the buffer
 
     def __init__(self, camera: str | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -60,6 +60,7 @@ class WebcamTab(QWidget):
         self._capture.ended.connect(self._on_ended)
         self._capture.stopped.connect(self._on_stopped)
         self._buffer = LatestFrame()
+        self._showing = False  # frames from the buffer are shown (between start and stop)
         self._seen = 0
         self._frame: np.ndarray | None = None
         self._run = 0  # incremented per start, to drop readings of an earlier run
@@ -76,9 +77,7 @@ class WebcamTab(QWidget):
         self._reader = TaskRunner("webcam-reader", self)
         self._reader.finished.connect(self._on_reading)
         self._reader.failed.connect(self._on_read_failed)
-        self._timer = QTimer(self)
-        self._timer.setInterval(DRAIN_MS)
-        self._timer.timeout.connect(self._drain)
+        self._frameArrived.connect(self._drain, Qt.ConnectionType.QueuedConnection)
 
         self.preview = FrameView()
         self.preview.roiChanged.connect(lambda _roi: self._read_still())
@@ -264,7 +263,7 @@ class WebcamTab(QWidget):
             self._set_status(str(exc), error=True)
             return
         self._run += 1
-        self._buffer, self._seen, self._frame = LatestFrame(), 0, None
+        self._buffer, self._seen, self._frame = LatestFrame(self._frameArrived.emit), 0, None
         self._shown_times.clear()
         self.frames_shown = 0
         self._info = {"name": source.name}  # until the capture thread reports the source open
@@ -272,11 +271,11 @@ class WebcamTab(QWidget):
         self.preview.set_message(f"Opening {source.name}…")
         self._set_status(f"Opening {source.name}…")
         self.start_button.setText("Stop")
-        self._timer.start()
+        self._showing = True
 
     def stop(self, quiet: bool = False) -> None:
         """Stop capturing and release the camera; returns once the capture thread has ended."""
-        self._timer.stop()
+        self._showing = False
         self._reader.cancel_pending()
         if self._capture.stop() and not quiet:
             self._set_status("Stopped.")
@@ -319,12 +318,12 @@ class WebcamTab(QWidget):
 
     @Slot()
     def _drain(self) -> None:
-        got = self._buffer.take(self._seen)
+        got = self._buffer.take(self._seen) if self._showing else None
         if got is None or self.freeze_check.isChecked():
             return
         self._seen, frame = got
         self._frame = frame
-        self.preview.set_frame(array_to_qimage(frame))
+        self.preview.set_frame(frame)
         self.frames_shown += 1
         self._shown_times.append(time.perf_counter())
         self.send_button.setEnabled(True)
