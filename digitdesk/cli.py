@@ -173,7 +173,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     dataset = load_source(args.data)
     test = dataset.test
     probs = rec.classify_many(test.images)
-    rep = report(test.labels, probs.argmax(axis=1))
+    rep = report(test.labels, probs.argmax(axis=1), probs)
     print(f"model: {rec.path}\ndata: {dataset.source} (test split, {len(test)} images)\n")
     print(rep.format())
     if args.report:
