@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from digitdesk import __version__
+from digitdesk.cli_runs import add_runs_parser
 from digitdesk.core.errors import DigitdeskError
 
 EXIT_ERROR = 1
@@ -345,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="submission.csv", type=_output_file(), help="where to write it (default: submission.csv)")
     p.add_argument("--model", type=_existing_file, help="model file (default: the bundled model)")
     p.set_defaults(func=cmd_kaggle)
+
+    add_runs_parser(sub, _output_file())
 
     p = sub.add_parser("self-test", help="check this installation: model, samples, window, training")
     p.add_argument("--model", type=_existing_file, help="model file to test (default: the bundled model)")
