@@ -8,6 +8,7 @@ import json
 import sys
 from typing import Callable
 
+from digitdesk.core.errors import RunError
 from digitdesk.core.runs import COLUMNS, RunStore, table, to_csv, to_markdown
 
 
@@ -26,7 +27,7 @@ def _list_line(entry) -> str:
     if entry.broken:
         return f"{entry.id:<22} broken: {entry.error}"
     row = entry.summary()
-    return (f"{row['id']:<22} {row['status']:<11} {str(row['architecture'] or ''):<12} {str(row['epochs']):>6}  "
+    return (f"{row['id']:<22} {row['status']:<11} {str(row['architecture'] or ''):<12} {str(row['epochs'] if row['epochs'] is not None else ''):>6}  "
             f"{_percent(row['test accuracy']):>8}  {_duration(row['time']):>6}  {row['name'] or ''}")
 
 
@@ -106,7 +107,11 @@ def _format_test(test: dict) -> str:
 
 def cmd_show(args: argparse.Namespace) -> int:
     record = RunStore().get(args.id)
-    print(json.dumps(record, indent=1) if args.json else format_run(record))
+    try:
+        text = json.dumps(record, indent=1) if args.json else format_run(record)
+    except (AttributeError, TypeError, ValueError) as exc:  # a hand-edited file: keys of the wrong kind
+        raise RunError(f"run {args.id}: its file holds a malformed run ({exc})") from None
+    print(text)
     return 0
 
 

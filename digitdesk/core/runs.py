@@ -238,16 +238,20 @@ def _round(value, digits: int):
     return round(float(value), digits) if isinstance(value, (int, float)) else None
 
 
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def summary(record: dict) -> dict:
     """One run as a row of :data:`COLUMNS`: plain values (None when unknown)."""
-    test = record.get("test") or {}
-    macro = test.get("macro") or {}
-    aug = record.get("augmentation") or {}
+    test = _dict(record.get("test"))
+    macro = _dict(test.get("macro"))
+    aug = _dict(record.get("augmentation"))
     return {
         "id": record.get("id"),
         "name": record.get("name"),
         "architecture": record.get("architecture"),
-        "parameters": record.get("parameters"),
+        "parameters": record.get("parameters") if isinstance(record.get("parameters"), int) else None,
         "epochs": record.get("epochs"),
         "augmentation": "on" if aug.get("on") else "off",
         "test accuracy": _round(test.get("accuracy"), 6),
@@ -278,7 +282,7 @@ def to_csv(rows: list[dict]) -> str:
 def _md_cell(key: str, value) -> str:
     if value is None:
         return ""
-    if key in ("test accuracy",):
+    if key == "test accuracy":
         return f"{value * 100:.2f}%"
     if key == "parameters":
         return f"{value:,}"

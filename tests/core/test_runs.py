@@ -215,12 +215,15 @@ def test_broken_files_are_listed_with_their_reason(store):
         "empty": b"",
         "oddstatus": json.dumps({"format": FORMAT, "status": "dancing"}).encode(),
     }
+    odd_kinds = {"format": FORMAT, "status": "finished", "test": "high", "augmentation": [1], "parameters": "many"}
+    (store.root / "oddkinds.json").write_text(json.dumps(odd_kinds))  # a run, hand-edited: still listed
     for name, data in files.items():
         (store.root / f"{name}.json").write_bytes(data)
     (store.root / "notes.txt").write_text("not a run")  # other files are not runs
     (store.root / ".20261201-100000-good.json.123-abc.tmp").write_bytes(b"{")  # a killed save's leftover
     entries = {e.id: e for e in store.list()}
-    assert set(entries) == {"20261201-100000-good", *files}
+    assert set(entries) == {"20261201-100000-good", "oddkinds", *files}
+    assert table([entries["oddkinds"]])[0]["test accuracy"] is None
     assert not entries["20261201-100000-good"].broken and entries["20261201-100000-good"].status == "finished"
     errors = {k: e.error for k, e in entries.items() if e.broken}
     assert errors["truncated"].startswith("not JSON: ") and errors["garbage"].startswith("not JSON: ")
@@ -230,7 +233,7 @@ def test_broken_files_are_listed_with_their_reason(store):
     with pytest.raises(RunError, match="truncated: not JSON"):
         store.get("truncated")
     assert store.delete(["truncated", "garbage"]) == ["truncated", "garbage"]  # broken files can be deleted
-    assert len(store.list()) == len(files) - 1
+    assert len(store.list()) == len(files)
 
 
 def test_newest_first_unknown_ids_and_a_missing_folder(tmp_path, store):
