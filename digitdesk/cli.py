@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from digitdesk import __version__
+from digitdesk.cli_runs import add_runs_parser
 from digitdesk.core.errors import DigitdeskError
 
 EXIT_ERROR = 1
@@ -173,7 +174,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     dataset = load_source(args.data)
     test = dataset.test
     probs = rec.classify_many(test.images)
-    rep = report(test.labels, probs.argmax(axis=1))
+    rep = report(test.labels, probs.argmax(axis=1), probs)
     print(f"model: {rec.path}\ndata: {dataset.source} (test split, {len(test)} images)\n")
     print(rep.format())
     if args.report:
@@ -345,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="submission.csv", type=_output_file(), help="where to write it (default: submission.csv)")
     p.add_argument("--model", type=_existing_file, help="model file (default: the bundled model)")
     p.set_defaults(func=cmd_kaggle)
+
+    add_runs_parser(sub, _output_file())
 
     p = sub.add_parser("self-test", help="check this installation: model, samples, window, training")
     p.add_argument("--model", type=_existing_file, help="model file to test (default: the bundled model)")

@@ -1,7 +1,9 @@
 """No Qt needed. The command line, run as a user would: ``python -m digitdesk ...``."""
 
+import datetime
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -78,6 +80,13 @@ def test_train_evaluate_and_kaggle(tmp_path, digit_folder, mnist):
     assert model.is_file() and "epoch 2/2" in out.stderr
     meta = json.loads(model.with_suffix(".json").read_text())
     assert meta["architecture"] == "tiny" and meta["epochs"] == 2 and "test_accuracy" in meta
+    out = run_main("runs", "list", "--json")  # kept in this test's per-user folder
+    assert out.returncode == 0 and out.stderr.strip() == "TF not loaded", out.stderr
+    [row] = json.loads(out.stdout)
+    assert row["id"] == meta["run_id"] and row["status"] == "finished" and row["architecture"] == "tiny"
+    assert row["epochs"] == 2 and row["test accuracy"] == pytest.approx(meta["test_accuracy"], abs=1e-6)
+    shown = run_main("runs", "show", row["id"], "--json")
+    assert json.loads(shown.stdout)["model"] == str(model.resolve()), shown.stderr
 
     report = tmp_path / "report"
     out = run("evaluate", "--model", model, "--data", digit_folder, "--report", report)
@@ -173,3 +182,102 @@ def test_predict_names_a_missing_file_once_and_loads_no_model(tmp_path):
     lines = out.stdout.splitlines()
     assert out.returncode == 2 and len(lines) == 2, out.stdout
     assert lines[0] == f"{missing}: error: file not found" and lines[1].startswith(f"{tmp_path / 'n.png'}: 38"), lines
+
+
+def test_ctrl_c_during_train_keeps_the_run_as_cancelled(tmp_path, digit_folder):
+    """SIGINT once the first epoch is reported (50 planned: far from done): exit 130, nothing
+    saved, as before, and the run is kept as cancelled."""
+    env = {**os.environ, "DIGITDESK_DATA": str(mnist_dir()), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen([sys.executable, "-m", "digitdesk", "train", "--arch", "tiny", "--epochs", "50",
+                             "--no-augment", "--data", str(digit_folder), "--out", str(tmp_path / "m.keras")],
+                            stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in proc.stderr:
+            if line.startswith("epoch 1/50  loss"):  # the epoch's line, not a batch's
+                proc.send_signal(signal.SIGINT)
+                break
+        rest = proc.stderr.read()
+        assert proc.wait(timeout=600) == 130, rest
+    finally:
+        proc.kill()
+    assert "nothing saved" in rest and not (tmp_path / "m.keras").exists()
+    [row] = json.loads(run_main("runs", "list", "--json").stdout)
+    assert row["status"] == "cancelled" and 1 <= row["epochs"] < 50
+
+
+def _write_runs(root):
+    import socket
+
+    from digitdesk.core.runs import RunStore
+
+    store = RunStore(root)
+    base = {"architecture": "tiny", "parameters": 7018, "epochs": 2, "augmentation": {"on": True, "params": {"rotation": 10}},
+            "wall_seconds": 61.0, "host": socket.gethostname(), "config": {"arch": "tiny", "epochs": 2},
+            "test": {"accuracy": 0.93, "loss": 0.25, "count": 100, "macro": {"precision": 0.9, "recall": 0.8, "f1": 0.85},
+                     "per_class": {str(d): {"precision": 0.9, "recall": 0.8, "f1": 0.85, "support": 10} for d in range(10)},
+                     "confusion": [[10 if i == j else 0 for j in range(10)] for i in range(10)]},
+            "epoch_history": [{"epoch": 1, "loss": 0.5, "accuracy": 0.8}, {"epoch": 2, "loss": 0.3, "accuracy": 0.9}]}
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    store.write({**base, "id": "20261201-100000-aaaa", "name": "first", "status": "finished", "date": "2026-12-01T10:00:00+00:00"})
+    store.write({**base, "id": "20261202-100000-bbbb", "name": "crashed", "status": "running", "pid": dead.pid,
+                 "date": "2026-12-02T10:00:00+00:00", "test": None})
+    broken = root / "20261203-100000-cccc.json"
+    broken.write_text('{"format": "digitdesk-run", "stat')  # truncated
+    stamp = datetime.datetime(2026, 12, 3, 10, tzinfo=datetime.timezone.utc).timestamp()
+    os.utime(broken, (stamp, stamp))  # listed by its date: newest
+    return store
+
+
+def test_runs_list_show_export_rename_delete(tmp_path):
+    """No TensorFlow, one line per error, exit status 1 for a run that is not there."""
+    store = _write_runs(tmp_path / "runs")
+    env = {"DIGITDESK_RUNS": str(store.root)}
+
+    out = run_main("runs", "list", env=env)
+    assert out.returncode == 0 and out.stderr.strip() == "TF not loaded", out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].split() == ["ID", "STATUS", "ARCH", "EPOCHS", "TEST", "ACC", "TIME", "NAME"]
+    assert lines[1].startswith("20261203-100000-cccc") and "broken: not JSON: " in lines[1]
+    assert lines[2].split() == ["20261202-100000-bbbb", "interrupted", "tiny", "2", "1:01", "crashed"]
+    assert lines[3].split() == ["20261201-100000-aaaa", "finished", "tiny", "2", "93.00%", "1:01", "first"]
+    rows = json.loads(run_main("runs", "list", "--json", env=env).stdout)
+    assert [r.get("status") for r in rows] == [None, "interrupted", "finished"] and "not JSON" in rows[0]["error"]
+
+    out = run_main("runs", "show", "20261201-100000-aaaa", env=env)
+    assert out.returncode == 0 and out.stdout.startswith("run 20261201-100000-aaaa: first\nstatus: finished\n")
+    for words in ("architecture: tiny, 7,018 parameters", "augmentation: on (rotation=10)", "test accuracy: 93.00% of 100, loss 0.2500",
+                  "macro     0.9000  0.8000  0.8500", "confusion (rows: true, columns: predicted)"):
+        assert words in out.stdout, (words, out.stdout)
+    assert json.loads(run_main("runs", "show", "20261202-100000-bbbb", "--json", env=env).stdout)["status"] == "interrupted"
+    for bad, words in (("nope", "no run nope in"), ("20261203-100000-cccc", "not JSON"), ("../etc", "not a run id")):
+        out = run_main("runs", "show", bad, env=env)
+        assert out.returncode == 1 and out.stdout == "" and "Traceback" not in out.stderr, out.stderr
+        assert out.stderr.splitlines()[0].startswith("digitdesk: error: ") and words in out.stderr, out.stderr
+
+    out = run_main("runs", "export", env=env)
+    assert out.returncode == 0 and "left out 1 broken run file" in out.stderr
+    assert out.stdout.splitlines() == [
+        "id,name,architecture,parameters,epochs,augmentation,test accuracy,loss,macro precision,macro recall,macro F1,time,status",
+        "20261202-100000-bbbb,crashed,tiny,7018,2,on,,,,,,61.0,interrupted",
+        "20261201-100000-aaaa,first,tiny,7018,2,on,0.93,0.25,0.9,0.8,0.85,61.0,finished"]
+    md = tmp_path / "runs.md"
+    out = run_main("runs", "export", "--format", "md", "--out", md, env=env)
+    assert out.returncode == 0 and out.stdout.strip() == f"wrote 2 runs to {md}"
+    assert md.read_text().splitlines()[3] == \
+        "| 20261201-100000-aaaa | first | tiny | 7,018 | 2 | on | 93.00% | 0.25 | 0.9 | 0.8 | 0.85 | 61.0 s | finished |"
+    out = run_main("runs", "export", "--out", tmp_path / "no_folder" / "x.csv", env=env)
+    assert out.returncode == 2 and "does not exist" in out.stderr
+
+    out = run_main("runs", "rename", "20261201-100000-aaaa", "the good one", env=env)
+    assert out.returncode == 0 and store.get("20261201-100000-aaaa")["name"] == "the good one"
+    assert run_main("runs", "rename", "nope", "x", env=env).returncode == 1
+
+    out = run_main("runs", "delete", "20261203-100000-cccc", "nope", "20261201-100000-aaaa", env=env)
+    assert out.returncode == 1 and "no run nope" in out.stderr and "Traceback" not in out.stderr
+    assert [e.id for e in store.list()] == ["20261202-100000-bbbb"]  # the others were deleted
+    out = run_main("runs", "delete", "20261202-100000-bbbb", env=env)
+    assert out.returncode == 0 and out.stdout == "deleted 20261202-100000-bbbb\n"
+    out = run_main("runs", "list", env=env)
+    assert out.stdout.startswith("no runs yet")
+    assert run_main("runs", env=env).returncode == 2  # an action is needed

@@ -25,6 +25,10 @@ class TrainingError(DigitdeskError):
     """Training cannot start or run with the given configuration."""
 
 
+class RunError(DigitdeskError):
+    """A recorded training run is unknown, unreadable, or cannot be written or deleted."""
+
+
 class Cancelled(DigitdeskError):
     """Work stopped on request (its ``should_stop`` returned True), not a failure: nothing is wrong
     with the input, and there is no result."""

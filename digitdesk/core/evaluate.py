@@ -1,4 +1,4 @@
-"""Evaluation: accuracy, confusion matrix and per-class precision, recall and F1."""
+"""Evaluation: accuracy, loss, confusion matrix and per-class (and macro) precision, recall and F1."""
 
 from __future__ import annotations
 
@@ -20,11 +20,20 @@ class Report:
     f1: np.ndarray  # (10,)
     support: np.ndarray  # (10,) true samples per digit
     count: int
+    loss: float | None = None  # mean cross-entropy of the probabilities (None: only digits were given)
+
+    @property
+    def macro(self) -> dict[str, float]:
+        """Unweighted means over the 10 digits: ``precision``, ``recall`` and ``f1``."""
+        return {"precision": float(np.mean(self.precision)), "recall": float(np.mean(self.recall)),
+                "f1": float(np.mean(self.f1))}
 
     def to_dict(self) -> dict:
         return {
             "accuracy": round(float(self.accuracy), 6),
+            "loss": None if self.loss is None else round(float(self.loss), 6),
             "count": int(self.count),
+            "macro": {k: round(v, 4) for k, v in self.macro.items()},
             "per_class": {
                 str(d): {
                     "precision": round(float(self.precision[d]), 4),
@@ -39,11 +48,15 @@ class Report:
 
     def format(self) -> str:
         """A plain-text table: per-class metrics and the confusion matrix."""
-        lines = [f"accuracy: {self.accuracy * 100:.2f}% of {self.count}", "",
-                 "digit  precision  recall     f1  support"]
+        lines = [f"accuracy: {self.accuracy * 100:.2f}% of {self.count}"]
+        if self.loss is not None:
+            lines.append(f"loss: {self.loss:.4f}")
+        lines += ["", "digit  precision  recall     f1  support"]
         for d in range(10):
             lines.append(f"{d:>5}  {self.precision[d]:9.4f}  {self.recall[d]:6.4f}  "
                          f"{self.f1[d]:.4f}  {self.support[d]:7d}")
+        m = self.macro
+        lines.append(f"{'macro':>5}  {m['precision']:9.4f}  {m['recall']:6.4f}  {m['f1']:.4f}  {self.count:7d}")
         lines += ["", "confusion (rows: true, columns: predicted)",
                   "      " + "".join(f"{d:>6}" for d in range(10))]
         for d in range(10):
@@ -51,8 +64,17 @@ class Report:
         return "\n".join(lines)
 
 
-def report(labels: np.ndarray, predicted: np.ndarray) -> Report:
-    """Compare true ``labels`` with ``predicted`` digits."""
+def cross_entropy(labels: np.ndarray, probs: np.ndarray, eps: float = 1e-7) -> float:
+    """Mean cross-entropy of ``probs`` ``(N, 10)`` against the true ``labels`` (clipped at
+    ``eps`` as Keras does, so a confident mistake costs about 16, not infinity)."""
+    labels = np.asarray(labels, dtype=np.int64).ravel()
+    p = np.asarray(probs, dtype=np.float64)[np.arange(len(labels)), labels]
+    return float(-np.log(np.clip(p, eps, 1.0)).mean())
+
+
+def report(labels: np.ndarray, predicted: np.ndarray, probs: np.ndarray | None = None) -> Report:
+    """Compare true ``labels`` with ``predicted`` digits; with the ``probs`` they came from, the
+    report has the loss too."""
     labels = np.asarray(labels, dtype=np.int64).ravel()
     predicted = np.asarray(predicted, dtype=np.int64).ravel()
     if len(labels) != len(predicted):
@@ -68,7 +90,12 @@ def report(labels: np.ndarray, predicted: np.ndarray) -> Report:
         precision = np.where(predicted_count > 0, tp / predicted_count, 0.0)
         recall = np.where(support > 0, tp / support, 0.0)
         f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    return Report(float(tp.sum() / len(labels)), confusion, precision, recall, f1, support, len(labels))
+    loss = None
+    if probs is not None:
+        if len(probs) != len(labels):
+            raise DataError(f"{len(labels)} labels but {len(probs)} rows of probabilities")
+        loss = cross_entropy(labels, probs)
+    return Report(float(tp.sum() / len(labels)), confusion, precision, recall, f1, support, len(labels), loss)
 
 
 def predict_proba(model, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -79,7 +106,8 @@ def predict_proba(model, images: np.ndarray, batch_size: int = 1024) -> np.ndarr
 
 def evaluate_model(model, images: np.ndarray, labels: np.ndarray) -> Report:
     """Classify ``images`` with ``model`` and report against ``labels``."""
-    return report(labels, predict_proba(model, images).argmax(axis=1))
+    probs = predict_proba(model, images)
+    return report(labels, probs.argmax(axis=1), probs)
 
 
 def save_confusion_png(rep: Report, path: str, title: str = "Confusion matrix") -> None:

@@ -69,6 +69,14 @@ class TrainResult:
     seconds: float
     samples_per_s: float
     epochs_trained: float = 0.0  # epochs completed plus the share of an epoch stopped part-way (e.g. 2.25)
+    recorder: object = None  # the runrecord.RunRecorder that keeps this run in the runs store (None: not kept)
+
+
+def epochs_trained(result: TrainResult) -> int | float:
+    """The epochs a run trained for: a whole number, or with two decimals when it was stopped
+    part-way through an epoch (0.25: a quarter of the first)."""
+    n = round(result.epochs_trained, 2)
+    return int(n) if n == int(n) else n
 
 
 def get_strategy(devices: list[str] | None = None):

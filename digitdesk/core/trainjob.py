@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Callable
 
 from digitdesk import __version__
 from digitdesk.core.data import Dataset
 from digitdesk.core.evaluate import Report, evaluate_model
 from digitdesk.core.modelio import now_iso, save_model
+from digitdesk.core.runrecord import RunRecorder
+from digitdesk.core.runs import RunStore
 from digitdesk.core.twin import write_twin
 from digitdesk.core.preprocess import PREPROCESS_VERSION
-from digitdesk.core.training import Progress, TrainConfig, TrainResult, train
-
-
-def epochs_trained(result: TrainResult) -> int | float:
-    """The epochs a run trained for: a whole number, or with two decimals when it was stopped
-    part-way through an epoch (0.25: a quarter of the first)."""
-    n = round(result.epochs_trained, 2)
-    return int(n) if n == int(n) else n
+from digitdesk.core.training import Progress, TrainConfig, TrainResult, epochs_trained, train
 
 
 def build_metadata(config: TrainConfig, result: TrainResult, dataset: Dataset,
@@ -59,15 +55,25 @@ def train_and_save(
     should_stop: Callable[[], bool] | None = None,
     initial_model=None,
     name: str | None = None,
+    runs: RunStore | None = None,
 ) -> tuple[TrainResult, dict]:
     """Train on ``dataset.train``, evaluate on ``dataset.test`` (if labelled), save to ``out``
-    with its LiteRT twin beside it (:func:`~digitdesk.core.twin.write_twin`)."""
-    result = train(config, dataset.train, on_progress=on_progress, should_stop=should_stop,
-                   initial_model=initial_model)
-    test_report = None
-    if dataset.test is not None and dataset.test.labels is not None and len(dataset.test):
-        test_report = evaluate_model(result.model, dataset.test.images, dataset.test.labels)
-    meta = build_metadata(config, result, dataset, test_report, name=name)
-    save_model(result.model, out, meta)
-    write_twin(out, result.model)
+    with its LiteRT twin beside it (:func:`~digitdesk.core.twin.write_twin`). The run is kept in
+    ``runs`` (default: the per-user runs store), also when it is cancelled or fails."""
+    recorder = RunRecorder.start(config, dataset.source, len(dataset.train), runs, name=name or config.arch)
+    try:
+        result = train(config, dataset.train, on_progress=recorder.progress(on_progress), should_stop=should_stop,
+                       initial_model=initial_model)
+        result.recorder = recorder
+        test_report = None
+        if dataset.test is not None and dataset.test.labels is not None and len(dataset.test):
+            test_report = evaluate_model(result.model, dataset.test.images, dataset.test.labels)
+        meta = build_metadata(config, result, dataset, test_report, name=name)
+        meta["run_id"] = recorder.id
+        save_model(result.model, out, meta)
+        write_twin(out, result.model)
+    except BaseException as exc:
+        recorder.fail(exc)
+        raise
+    recorder.finish(result, test_report, model_path=Path(out).resolve())
     return result, meta

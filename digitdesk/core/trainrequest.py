@@ -16,6 +16,8 @@ import numpy as np
 from digitdesk.core.data import Dataset, Split
 from digitdesk.core.errors import DataError, TrainingError, raise_if_stopped
 from digitdesk.core.finetune import FineTuneConfig
+from digitdesk.core.runrecord import RunRecorder
+from digitdesk.core.runs import RunStore
 from digitdesk.core.training import Progress, TrainConfig, TrainResult
 
 SOURCES = {  # key: what the person reads
@@ -160,8 +162,31 @@ def load_data(request: TrainRequest) -> TrainData:
 
 def run_training(request: TrainRequest, data: TrainData, base_model=None,
                  on_progress: Callable[[Progress], None] | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> TrainResult:
-    """Train as ``digitdesk train`` does (or fine-tune ``base_model``), through the core."""
+                 should_stop: Callable[[], bool] | None = None, runs: RunStore | None = None) -> TrainResult:
+    """Train as ``digitdesk train`` does (or fine-tune ``base_model``), through the core. The run
+    is kept in ``runs`` (default: the per-user runs store), also when it is cancelled or fails;
+    :func:`evaluate` adds its test metrics."""
+    ft = request.fine_tune
+    base_name = getattr(base_model, "name", None)
+    if ft is not None:
+        config = ft.train_config(base_name or "fine-tuned")
+        extra = {"fine_tune": ft.to_dict(), "base_model": base_name,
+                 "user_samples": 0 if data.samples is None else len(data.samples)}
+    else:
+        config, extra = request.config, {}
+    recorder = RunRecorder.start(config, data.dataset.source, len(data.dataset.train), runs,
+                                 name=default_name(request, base_name), source="train tab", extra=extra)
+    try:
+        result = _train(request, data, base_model, recorder.progress(on_progress), should_stop)
+    except BaseException as exc:
+        recorder.fail(exc)
+        raise
+    result.recorder = recorder
+    recorder.finish(result)
+    return result
+
+
+def _train(request: TrainRequest, data: TrainData, base_model, on_progress, should_stop) -> TrainResult:
     if request.fine_tune is not None:
         from digitdesk.core.finetune import fine_tune
 
@@ -193,7 +218,7 @@ def evaluate(request: TrainRequest, data: TrainData, result: TrainResult, active
     probs = predict_proba(result.model, test.images)
     raise_if_stopped(should_stop, "testing the new model")
     pred = probs.argmax(axis=1)
-    rep = report(test.labels, pred)
+    rep = report(test.labels, pred, probs)
     wrong = np.flatnonzero(pred != test.labels)
     wrong = wrong[np.argsort(-probs[wrong, pred[wrong]], kind="stable")][:MAX_GALLERY]
     ev = Evaluation(rep, f"{len(test):,} test images of {data.name or data.dataset.source}",
@@ -214,6 +239,10 @@ def evaluate(request: TrainRequest, data: TrainData, result: TrainResult, active
                                          base_model=base_name, data_source=data.dataset.source)
     else:
         ev.metadata = build_metadata(request.config, result, data.dataset, rep)
+    recorder = getattr(result, "recorder", None)
+    if recorder is not None:
+        recorder.add_test(rep)
+        ev.metadata["run_id"] = recorder.id
     return ev
 
 
