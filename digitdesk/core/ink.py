@@ -154,8 +154,11 @@ def _stroke_otsu(u8: np.ndarray, gate: float) -> float:
     return float(cv2.threshold(values, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0])
 
 
-def threshold(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def threshold(ink: np.ndarray, plain: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The writing and the faint marks.
+
+    ``plain``: a canvas, its background the same everywhere and nothing coming in from its edge,
+    so Otsu's level is taken over all of it (no edge areas to leave out).
 
     The writing: ink above Otsu's level (at least a floor, and well above the paper's noise:
     grain, sensor noise, JPEG), plus fainter ink down to half that level where it joins it: a
@@ -169,7 +172,10 @@ def threshold(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if noise >= SMOOTH_ABOVE:  # noisy paper: measure on the ink lightly smoothed (clean images stay crisp)
         u8 = ink_u8(cv2.GaussianBlur(ink, (0, 0), 1.0))
         paper, noise = _paper_noise(u8)
-    otsu = _stroke_otsu(u8, paper + NOISE_SIGMAS * noise)
+    if plain:
+        otsu = float(cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0])
+    else:
+        otsu = _stroke_otsu(u8, paper + NOISE_SIGMAS * noise)
     t = max(otsu, MIN_CONTRAST * 255 * 0.6, paper + NOISE_SIGMAS * noise)
     strong = u8 > t
     faint = (u8 > max(0.3 * t, paper + 0.5 * NOISE_SIGMAS * noise)).astype(np.uint8) * 255

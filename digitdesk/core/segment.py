@@ -113,7 +113,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
         ink = 1.0 - ink if dark_ink else ink
     else:
         ink = page_ink(gray, dark_ink=dark_ink)
-    binary, faint = threshold(ink)
+    binary, faint = threshold(ink, plain=plain)
     check()
     sw = None if plain else writing_stroke(cv2.subtract(binary, long_lines(binary)))  # the writing's, not the rules'
     if sw is not None and 3 * sw < 0.6 * max(h, w) / 8:
