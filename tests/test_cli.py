@@ -101,6 +101,38 @@ def test_train_evaluate_and_kaggle(tmp_path, digit_folder, mnist):
     assert (predicted == mnist.test.labels[:200]).mean() > 0.95  # the bundled model
 
 
+def _kaggle_train_csv(path, images, labels):
+    rows = ["label," + ",".join(f"pixel{i}" for i in range(784))]
+    rows += [f"{label}," + ",".join(str(v) for v in img.ravel()) for img, label in zip(images, labels)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_train_with_a_preset_takes_its_recipe_and_the_options_given(tmp_path, mnist):
+    out = run("train", "--preset", "mlp", "--out", tmp_path / "m.keras")
+    assert out.returncode == 1 and "--data train.csv" in out.stderr and "Traceback" not in out.stderr
+    csv = _kaggle_train_csv(tmp_path / "train.csv", mnist.train.images[:600], mnist.train.labels[:600])
+    model = tmp_path / "mlp.keras"
+    out = run("train", "--preset", "mlp", "--epochs", "1", "--seed", "4", "--data", csv, "--out", model)
+    assert out.returncode == 0, out.stderr
+    assert "(preset mlp)" in out.stderr
+    meta = json.loads(model.with_suffix(".json").read_text())
+    c = meta["config"]
+    assert (meta["architecture"], meta["parameters"], meta["epochs"]) == ("mlp", 134_794, 1)
+    assert (c["batch_size"], c["schedule"], c["augment"], c["keep"], c["validation_split"], c["seed"]) == (
+        64, "constant", False, "last", 0.1, 4)
+    assert "train.csv" in meta["data"] and meta["train_samples"] == 500  # 1/6 of the CSV held out for testing
+
+
+def test_train_help_names_every_preset():
+    from digitdesk.cli import PRESET_NAMES
+    from digitdesk.core.presets import PRESETS
+
+    assert PRESET_NAMES.replace(" or ", ", ").split(", ") == list(PRESETS)
+    out = run("train", "--help")
+    assert out.returncode == 0 and "fnn, mlp, simple_cnn, lenet5 or deep_cnn" in " ".join(out.stdout.split())
+
+
 def test_train_with_bad_data_is_a_clear_error(tmp_path):
     bad = tmp_path / "train.csv"
     bad.write_text("label,pixel0\n1,2\n")
@@ -124,6 +156,7 @@ def _bad_arguments(tmp):
     a_file = tmp / "a_file"
     a_file.write_text("x")
     return [
+        (["train", "--preset", "vgg"], "--preset", "no preset 'vgg'"),
         (["train", "--epochs", "-1"], "--epochs", "at least 1"),
         (["train", "--epochs", "two"], "--epochs", "whole number"),
         (["train", "--batch-size", "0"], "--batch-size", "at least 1"),
