@@ -186,13 +186,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
     from digitdesk.core.data import load_source
-    from digitdesk.core.evaluate import report, save_confusion_png
+    from digitdesk.core.evaluate import report, save_confusion_png, save_roc_png
 
     rec = _load_recognizer(args.model)
     dataset = load_source(args.data)
     test = dataset.test
     probs = rec.classify_many(test.images)
-    rep = report(test.labels, probs.argmax(axis=1))
+    rep = report(test.labels, probs.argmax(axis=1), probs)
     print(f"model: {rec.path}\ndata: {dataset.source} (test split, {len(test)} images)\n")
     print(rep.format())
     if args.report:
@@ -200,7 +200,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         (out / "report.json").write_text(json.dumps({"model": str(rec.path), "data": dataset.source, **rep.to_dict()}, indent=2))
         save_confusion_png(rep, str(out / "confusion.png"))
-        print(f"\nreport written to {out}/report.json and {out}/confusion.png")
+        save_roc_png(test.labels, probs, str(out / "roc.png"))
+        print(f"\nreport written to {out}/report.json, {out}/confusion.png and {out}/roc.png")
     return 0
 
 
@@ -366,10 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="model.keras", type=_output_file(".keras"), help="where to save the model (default: model.keras)")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="accuracy, per-class report and confusion matrix on a test split")
+    p = sub.add_parser("evaluate", help="accuracy, per-class report, ROC AUC and confusion matrix on a test split")
     p.add_argument("--model", type=_existing_file, help="model file (default: the bundled model)")
     p.add_argument("--data", metavar="SRC", type=_data_source, help="as for train (default: MNIST test split)")
-    p.add_argument("--report", metavar="DIR", type=_output_folder, help="also write report.json and confusion.png here")
+    p.add_argument("--report", metavar="DIR", type=_output_folder, help="also write report.json, confusion.png and roc.png here")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("kaggle", help="write a Kaggle Digit Recognizer submission")

@@ -88,6 +88,10 @@ def test_train_evaluate_and_kaggle(tmp_path, digit_folder, mnist):
     assert confusion.shape == (10, 10) and confusion.sum() > 0
     assert data["accuracy"] == pytest.approx(np.trace(confusion) / confusion.sum(), abs=1e-6)  # agrees with its confusion
     assert (report / "confusion.png").stat().st_size > 1000
+    assert (report / "roc.png").read_bytes()[:4] == b"\x89PNG" and (report / "roc.png").stat().st_size > 5000
+    aucs = [data["per_class"][str(d)]["auc"] for d in range(10)]
+    assert all(0.5 < a <= 1 for a in aucs) and data["macro_auc"] == pytest.approx(np.mean(aucs), abs=1e-5)
+    assert "macro AUC" in out.stdout and f"{data['macro_auc']:.6f}" in out.stdout and "roc.png" in out.stdout
 
     csv = tmp_path / "test.csv"
     rows = ["pixel" + ",pixel".join(str(i) for i in range(784))]

@@ -193,7 +193,7 @@ def evaluate(request: TrainRequest, data: TrainData, result: TrainResult, active
     probs = predict_proba(result.model, test.images)
     raise_if_stopped(should_stop, "testing the new model")
     pred = probs.argmax(axis=1)
-    rep = report(test.labels, pred)
+    rep = report(test.labels, pred, probs)
     wrong = np.flatnonzero(pred != test.labels)
     wrong = wrong[np.argsort(-probs[wrong, pred[wrong]], kind="stable")][:MAX_GALLERY]
     ev = Evaluation(rep, f"{len(test):,} test images of {data.name or data.dataset.source}",
