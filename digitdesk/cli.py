@@ -205,6 +205,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ensemble(args: argparse.Namespace) -> int:
+    from digitdesk.core.data import load_source
+    from digitdesk.core.ensemble import MIN_MEMBERS, load_members, make_ensemble
+
+    if len(args.models) < MIN_MEMBERS:
+        raise DigitdeskError(f"an ensemble needs at least {MIN_MEMBERS} models, not {len(args.models)}")
+    _quiet_tensorflow()
+    members = load_members(args.models)  # their errors before the data is loaded
+    dataset = load_source(args.data)
+    result = make_ensemble(members, args.out, dataset.test, data_source=dataset.source)
+    print(f"test split of {dataset.source}: {len(dataset.test)} images")
+    for member, rep in zip(result.members, result.member_reports):
+        print(f"  {member.name:<24} {rep.accuracy * 100:6.2f}%   ({member.path})")
+    print(f"  {'ensemble (average)':<24} {result.report.accuracy * 100:6.2f}%")
+    print(f"saved {result.path} ({result.metadata['parameters']:,} parameters) and its LiteRT twin")
+    return 0
+
+
 def cmd_kaggle(args: argparse.Namespace) -> int:
     from digitdesk.core.data import load_kaggle_csv
 
@@ -372,6 +390,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", metavar="SRC", type=_data_source, help="as for train (default: MNIST test split)")
     p.add_argument("--report", metavar="DIR", type=_output_folder, help="also write report.json, confusion.png and roc.png here")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("ensemble", help="one model averaging the probabilities of two or more .keras models")
+    p.add_argument("models", nargs="+", metavar="MODEL", type=_existing_file, help="the .keras models (two or more)")
+    p.add_argument("--out", required=True, type=_output_file(".keras"), help="where to save the ensemble")
+    p.add_argument("--data", metavar="SRC", type=_data_source, help="test each model and the ensemble on this "
+                   "data set's test split, as for evaluate (default: MNIST)")
+    p.set_defaults(func=cmd_ensemble)
 
     p = sub.add_parser("kaggle", help="write a Kaggle Digit Recognizer submission")
     p.add_argument("--test", required=True, type=_existing_file, help="Kaggle test.csv")

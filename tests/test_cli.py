@@ -128,6 +128,29 @@ def test_train_with_a_preset_takes_its_recipe_and_the_options_given(tmp_path, mn
     assert "train.csv" in meta["data"] and meta["train_samples"] == 500  # 1/6 of the CSV held out for testing
 
 
+def test_ensemble_prints_each_member_and_the_ensemble_and_writes_its_files(tmp_path, mnist):
+    from digitdesk.core.modelio import save_model
+    from digitdesk.core.models import build
+
+    paths = []
+    for i in range(2):
+        paths.append(tmp_path / f"m{i}.keras")
+        save_model(build("tiny"), paths[-1], {"name": f"member{i}", "architecture": "tiny"})
+    out = run_main("ensemble", paths[0], "--out", tmp_path / "one.keras")
+    assert out.returncode == 1 and "at least 2 models, not 1" in out.stderr and "TF not loaded" in out.stderr
+    csv = _kaggle_train_csv(tmp_path / "train.csv", mnist.test.images[:600], mnist.test.labels[:600])
+    ens = tmp_path / "ens.keras"
+    out = run("ensemble", *paths, "--out", ens, "--data", csv)
+    assert out.returncode == 0, out.stderr
+    meta = json.loads(ens.with_suffix(".json").read_text())
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("test split of") and "100 images" in lines[0]
+    for i, m in enumerate(meta["members"]):
+        assert m["name"] in lines[1 + i] and f"{m['test_accuracy'] * 100:6.2f}%" in lines[1 + i]
+    assert "ensemble (average)" in lines[3] and f"{meta['test_accuracy'] * 100:6.2f}%" in lines[3]
+    assert ens.with_suffix(".tflite").is_file() and ens.with_suffix(".twin.json").is_file()
+
+
 def test_train_help_names_every_preset():
     from digitdesk.cli import PRESET_NAMES
     from digitdesk.core.presets import PRESETS
@@ -178,6 +201,8 @@ def _bad_arguments(tmp):
         (["evaluate", "--model", tmp / "missing.keras"], "--model", "file not found"),
         (["evaluate", "--data", tmp / "missing"], "--data", "no such file or folder"),
         (["evaluate", "--model", model, "--report", a_file / "report"], "--report", "is a file"),
+        (["ensemble", tmp / "missing.keras", model, "--out", tmp / "e.keras"], "MODEL", "file not found"),
+        (["ensemble", model, model, "--out", tmp / "e.h5"], "--out", "must end in .keras"),
         (["kaggle", "--test", tmp / "missing.csv"], "--test", "file not found"),
         (["kaggle", "--test", a_file, "--out", tmp / "no_folder" / "s.csv"], "--out", "does not exist"),
         (["kaggle", "--test", a_file, "--model", tmp], "--model", "is a folder"),
