@@ -132,18 +132,37 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}" if seconds < 3600 else f"{seconds // 3600}h{seconds % 3600 // 60:02d}"
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    _quiet_tensorflow()
-    from digitdesk.core.augment import AugmentParams
-    from digitdesk.core.data import load_source
-    from digitdesk.core.trainjob import train_and_save
+def train_config(args: argparse.Namespace):
+    """The TrainConfig of ``digitdesk train``: the preset's recipe (or the defaults), with every
+    option given on the command line in its place."""
+    from dataclasses import replace
+
     from digitdesk.core.training import TrainConfig
 
-    config = TrainConfig(
-        arch=args.arch, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-        schedule=args.schedule, augment=args.augment, augment_params=AugmentParams(),
-        validation_split=args.val_split, early_stopping=args.early_stopping, seed=args.seed,
-    )
+    if args.preset:
+        from digitdesk.core.presets import get
+
+        config = get(args.preset).train_config()
+    else:
+        config = TrainConfig()
+    given = {"arch": args.arch, "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr,
+             "schedule": args.schedule, "augment": args.augment, "validation_split": args.val_split,
+             "early_stopping": args.early_stopping, "seed": args.seed}
+    return replace(config, **{k: v for k, v in given.items() if v is not None})
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from digitdesk.core.data import load_source
+
+    config = train_config(args)
+    if args.preset and args.data is None:
+        from digitdesk.core.presets import get
+
+        if get(args.preset).source == "csv":
+            raise DigitdeskError(f"the {args.preset} preset trains on a Kaggle train.csv: give it with --data train.csv")
+    _quiet_tensorflow()
+    from digitdesk.core.trainjob import train_and_save
+
     initial = None
     if args.fine_tune:
         from digitdesk.core.modelio import load_model
@@ -151,8 +170,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         initial = load_model(args.fine_tune)
         config.arch = "fine-tuned"
     dataset = load_source(args.data)
-    print(f"training {args.arch} on {dataset.source}: {len(dataset.train)} images, "
-          f"{config.epochs} epochs", file=sys.stderr)
+    print(f"training {config.arch} on {dataset.source}: {len(dataset.train)} images, "
+          f"{config.epochs} epochs" + (f" (preset {args.preset})" if args.preset else ""), file=sys.stderr)
     try:
         result, meta = train_and_save(config, dataset, args.out, on_progress=ProgressBar(),
                                       initial_model=initial, name=Path(args.out).stem)
@@ -168,7 +187,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
     from digitdesk.core.data import load_source
-    from digitdesk.core.evaluate import report, save_confusion_png
+    from digitdesk.core.evaluate import report, save_confusion_png, save_roc_png
 
     rec = _load_recognizer(args.model)
     dataset = load_source(args.data)
@@ -182,7 +201,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         (out / "report.json").write_text(json.dumps({"model": str(rec.path), "data": dataset.source, **rep.to_dict()}, indent=2))
         save_confusion_png(rep, str(out / "confusion.png"))
-        print(f"\nreport written to {out}/report.json and {out}/confusion.png")
+        save_roc_png(test.labels, probs, str(out / "roc.png"))
+        print(f"\nreport written to {out}/report.json, {out}/confusion.png and {out}/roc.png")
+    return 0
+
+
+def cmd_ensemble(args: argparse.Namespace) -> int:
+    from digitdesk.core.data import load_source
+    from digitdesk.core.ensemble import MIN_MEMBERS, load_members, make_ensemble
+
+    if len(args.models) < MIN_MEMBERS:
+        raise DigitdeskError(f"an ensemble needs at least {MIN_MEMBERS} models, not {len(args.models)}")
+    _quiet_tensorflow()
+    members = load_members(args.models)  # their errors before the data is loaded
+    dataset = load_source(args.data)
+    result = make_ensemble(members, args.out, dataset.test, data_source=dataset.source)
+    print(f"test split of {dataset.source}: {len(dataset.test)} images")
+    for member, rep in zip(result.members, result.member_reports):
+        print(f"  {member.name:<24} {rep.accuracy * 100:6.2f}%   ({member.path})")
+    print(f"  {'ensemble (average)':<24} {result.report.accuracy * 100:6.2f}%")
+    print(f"saved {result.path} ({result.metadata['parameters']:,} parameters) and its LiteRT twin")
     return 0
 
 
@@ -239,6 +277,17 @@ def _fraction(text: str) -> float:
     if not 0 <= value < 1:  # also false for NaN
         raise argparse.ArgumentTypeError(f"must be at least 0 and below 1 (a fraction such as 0.1), not {text}")
     return value
+
+
+PRESET_NAMES = "fnn, mlp, simple_cnn, lenet5 or deep_cnn"  # core.presets.PRESETS (not imported for --help: numpy, cv2)
+
+
+def _preset(text: str) -> str:
+    from digitdesk.core.presets import PRESETS
+
+    if text not in PRESETS:
+        raise argparse.ArgumentTypeError(f"no preset {text!r}: choose {PRESET_NAMES}")
+    return text
 
 
 def _existing_file(text: str) -> str:
@@ -320,26 +369,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_twin)
 
     p = sub.add_parser("train", help="train a model and save it with its metadata")
-    p.add_argument("--arch", default="digitnet", choices=sorted(ZOO), help="architecture (default: digitnet)")
-    p.add_argument("--epochs", type=_whole_number(1), default=10)
-    p.add_argument("--batch-size", type=_whole_number(1), default=128)
-    p.add_argument("--lr", type=_learning_rate, default=1e-3, help="learning rate (default: 0.001)")
-    p.add_argument("--schedule", default="cosine", choices=["constant", "cosine", "exponential", "plateau"])
-    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+    p.add_argument("--preset", type=_preset, metavar="NAME",
+                   help=f"a classic notebook's recipe: {PRESET_NAMES} (options given beside it replace the recipe's)")
+    p.add_argument("--arch", choices=sorted(ZOO), help="architecture (default: digitnet)")
+    p.add_argument("--epochs", type=_whole_number(1), help="(default: 10)")
+    p.add_argument("--batch-size", type=_whole_number(1), help="(default: 128)")
+    p.add_argument("--lr", type=_learning_rate, help="learning rate (default: 0.001)")
+    p.add_argument("--schedule", choices=["constant", "cosine", "exponential", "plateau"], help="(default: cosine)")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction,
                    help="random rotation, scale, shift, shear and stroke thickness (default: on)")
-    p.add_argument("--val-split", type=_fraction, default=0.1, help="fraction held out for validation (default: 0.1)")
-    p.add_argument("--early-stopping", type=_whole_number(0), default=0, metavar="PATIENCE", help="stop after PATIENCE epochs without improvement")
-    p.add_argument("--seed", type=_whole_number(0), default=0)
+    p.add_argument("--val-split", type=_fraction, help="fraction held out for validation (default: 0.1)")
+    p.add_argument("--early-stopping", type=_whole_number(0), metavar="PATIENCE", help="stop after PATIENCE epochs without improvement")
+    p.add_argument("--seed", type=_whole_number(0))
     p.add_argument("--fine-tune", metavar="MODEL", type=_existing_file, help="start from this model instead of a new one")
     p.add_argument("--data", metavar="SRC", type=_data_source, help="mnist (default), an MNIST folder or npz, a Kaggle train.csv, or a folder of 0/..9/ images")
     p.add_argument("--out", default="model.keras", type=_output_file(".keras"), help="where to save the model (default: model.keras)")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="accuracy, per-class report and confusion matrix on a test split")
+    p = sub.add_parser("evaluate", help="accuracy, per-class report, ROC AUC and confusion matrix on a test split")
     p.add_argument("--model", type=_existing_file, help="model file (default: the bundled model)")
     p.add_argument("--data", metavar="SRC", type=_data_source, help="as for train (default: MNIST test split)")
-    p.add_argument("--report", metavar="DIR", type=_output_folder, help="also write report.json and confusion.png here")
+    p.add_argument("--report", metavar="DIR", type=_output_folder, help="also write report.json, confusion.png and roc.png here")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("ensemble", help="one model averaging the probabilities of two or more .keras models")
+    p.add_argument("models", nargs="+", metavar="MODEL", type=_existing_file, help="the .keras models (two or more)")
+    p.add_argument("--out", required=True, type=_output_file(".keras"), help="where to save the ensemble")
+    p.add_argument("--data", metavar="SRC", type=_data_source, help="test each model and the ensemble on this "
+                   "data set's test split, as for evaluate (default: MNIST)")
+    p.set_defaults(func=cmd_ensemble)
 
     p = sub.add_parser("kaggle", help="write a Kaggle Digit Recognizer submission")
     p.add_argument("--test", required=True, type=_existing_file, help="Kaggle test.csv")

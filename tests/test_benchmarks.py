@@ -210,3 +210,14 @@ def test_the_app_reads_numbers_one_after_another_without_tensorflow(tmp_path):
     assert res["readings"] == 6 and res["read_right"] == 6
     assert not res["tensorflow"]
     assert 0 < res["rss_mb"] <= res["peak_mb"]
+
+
+def test_reproduce_notebooks_table_has_a_row_per_preset_with_the_notebook_figure():
+    from benchmarks.reproduce_notebooks import Row, table
+
+    rows = [Row("simple_cnn", 0.98123, "98.66%", "10/10", 301.4, "MNIST", Path("x.keras")),
+            Row("deep_cnn", 0.9951, "99.42%", "17/30", 4000.0, "MNIST", Path("y.keras"))]
+    lines = table(rows).splitlines()
+    assert lines[0].startswith("| preset | test accuracy | the notebook's | epochs run/planned | training time")
+    assert lines[2] == "| simple_cnn | 98.12% | 98.66% | 10/10 | 301 s | MNIST |"
+    assert lines[3] == "| deep_cnn | 99.51% | 99.42% | 17/30 | 4000 s | MNIST |"

@@ -97,6 +97,10 @@ def test_train_evaluate_and_kaggle(tmp_path, digit_folder, mnist):
     assert confusion.shape == (10, 10) and confusion.sum() > 0
     assert data["accuracy"] == pytest.approx(np.trace(confusion) / confusion.sum(), abs=1e-6)  # agrees with its confusion
     assert (report / "confusion.png").stat().st_size > 1000
+    assert (report / "roc.png").read_bytes()[:4] == b"\x89PNG" and (report / "roc.png").stat().st_size > 5000
+    aucs = [data["per_class"][str(d)]["auc"] for d in range(10)]
+    assert all(0.5 < a <= 1 for a in aucs) and data["macro_auc"] == pytest.approx(np.mean(aucs), abs=1e-5)
+    assert "macro AUC" in out.stdout and f"{data['macro_auc']:.6f}" in out.stdout and "roc.png" in out.stdout
 
     csv = tmp_path / "test.csv"
     rows = ["pixel" + ",pixel".join(str(i) for i in range(784))]
@@ -108,6 +112,61 @@ def test_train_evaluate_and_kaggle(tmp_path, digit_folder, mnist):
     assert lines[0] == "ImageId,Label" and len(lines) == 201
     predicted = np.array([int(line.split(",")[1]) for line in lines[1:]])
     assert (predicted == mnist.test.labels[:200]).mean() > 0.95  # the bundled model
+
+
+def _kaggle_train_csv(path, images, labels):
+    rows = ["label," + ",".join(f"pixel{i}" for i in range(784))]
+    rows += [f"{label}," + ",".join(str(v) for v in img.ravel()) for img, label in zip(images, labels)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_train_with_a_preset_takes_its_recipe_and_the_options_given(tmp_path, mnist):
+    out = run("train", "--preset", "mlp", "--out", tmp_path / "m.keras")
+    assert out.returncode == 1 and "--data train.csv" in out.stderr and "Traceback" not in out.stderr
+    csv = _kaggle_train_csv(tmp_path / "train.csv", mnist.train.images[:600], mnist.train.labels[:600])
+    model = tmp_path / "mlp.keras"
+    out = run("train", "--preset", "mlp", "--epochs", "1", "--seed", "4", "--data", csv, "--out", model)
+    assert out.returncode == 0, out.stderr
+    assert "(preset mlp)" in out.stderr
+    meta = json.loads(model.with_suffix(".json").read_text())
+    c = meta["config"]
+    assert (meta["architecture"], meta["parameters"], meta["epochs"]) == ("mlp", 134_794, 1)
+    assert (c["batch_size"], c["schedule"], c["augment"], c["keep"], c["validation_split"], c["seed"]) == (
+        64, "constant", False, "last", 0.1, 4)
+    assert "train.csv" in meta["data"] and meta["train_samples"] == 500  # 1/6 of the CSV held out for testing
+
+
+def test_ensemble_prints_each_member_and_the_ensemble_and_writes_its_files(tmp_path, mnist):
+    from digitdesk.core.modelio import save_model
+    from digitdesk.core.models import build
+
+    paths = []
+    for i in range(2):
+        paths.append(tmp_path / f"m{i}.keras")
+        save_model(build("tiny"), paths[-1], {"name": f"member{i}", "architecture": "tiny"})
+    out = run_main("ensemble", paths[0], "--out", tmp_path / "one.keras")
+    assert out.returncode == 1 and "at least 2 models, not 1" in out.stderr and "TF not loaded" in out.stderr
+    csv = _kaggle_train_csv(tmp_path / "train.csv", mnist.test.images[:600], mnist.test.labels[:600])
+    ens = tmp_path / "ens.keras"
+    out = run("ensemble", *paths, "--out", ens, "--data", csv)
+    assert out.returncode == 0, out.stderr
+    meta = json.loads(ens.with_suffix(".json").read_text())
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("test split of") and "100 images" in lines[0]
+    for i, m in enumerate(meta["members"]):
+        assert m["name"] in lines[1 + i] and f"{m['test_accuracy'] * 100:6.2f}%" in lines[1 + i]
+    assert "ensemble (average)" in lines[3] and f"{meta['test_accuracy'] * 100:6.2f}%" in lines[3]
+    assert ens.with_suffix(".tflite").is_file() and ens.with_suffix(".twin.json").is_file()
+
+
+def test_train_help_names_every_preset():
+    from digitdesk.cli import PRESET_NAMES
+    from digitdesk.core.presets import PRESETS
+
+    assert PRESET_NAMES.replace(" or ", ", ").split(", ") == list(PRESETS)
+    out = run("train", "--help")
+    assert out.returncode == 0 and "fnn, mlp, simple_cnn, lenet5 or deep_cnn" in " ".join(out.stdout.split())
 
 
 def test_train_with_bad_data_is_a_clear_error(tmp_path):
@@ -133,6 +192,7 @@ def _bad_arguments(tmp):
     a_file = tmp / "a_file"
     a_file.write_text("x")
     return [
+        (["train", "--preset", "vgg"], "--preset", "no preset 'vgg'"),
         (["train", "--epochs", "-1"], "--epochs", "at least 1"),
         (["train", "--epochs", "two"], "--epochs", "whole number"),
         (["train", "--batch-size", "0"], "--batch-size", "at least 1"),
@@ -150,6 +210,8 @@ def _bad_arguments(tmp):
         (["evaluate", "--model", tmp / "missing.keras"], "--model", "file not found"),
         (["evaluate", "--data", tmp / "missing"], "--data", "no such file or folder"),
         (["evaluate", "--model", model, "--report", a_file / "report"], "--report", "is a file"),
+        (["ensemble", tmp / "missing.keras", model, "--out", tmp / "e.keras"], "MODEL", "file not found"),
+        (["ensemble", model, model, "--out", tmp / "e.h5"], "--out", "must end in .keras"),
         (["kaggle", "--test", tmp / "missing.csv"], "--test", "file not found"),
         (["kaggle", "--test", a_file, "--out", tmp / "no_folder" / "s.csv"], "--out", "does not exist"),
         (["kaggle", "--test", a_file, "--model", tmp], "--model", "is a folder"),

@@ -19,6 +19,9 @@ class AugmentParams:
     aspect: float = 0.10  # relative change of width vs height, +-
     shift: float = 2.5  # pixels, +-
     shear: float = 0.20  # shear factor, +-
+    # Keras ImageDataGenerator's zoom_range: width and height each drawn its own factor z in
+    # 1 +- zoom, the input sampled at z times the output's coordinates (0 = off; the notebooks).
+    zoom: float = 0.0
     thicken: float = 0.35  # probability of a thicker stroke (blend towards a 3x3 dilation)
     thin: float = 0.20  # probability of a thinner stroke (blend towards a 2x2 erosion)
     # Pen and paper styles (one at most per digit, each with its probability; 0 = off):
@@ -72,6 +75,9 @@ def augment_batch(images, params: AugmentParams = AugmentParams(), seed=None):
     s = 1.0 + uni(3, params.scale)
     a = 1.0 + uni(4, params.aspect)
     sx, sy = s * a, s / a
+    if params.zoom > 0:  # draws 8 and 9 (free until now), so that zoom 0 changes no other draw
+        sx = sx / draw(8, [b], 1.0 - params.zoom, 1.0 + params.zoom)
+        sy = sy / draw(9, [b], 1.0 - params.zoom, 1.0 + params.zoom)
     shear = uni(5, params.shear)
     tx, ty = uni(6, params.shift), uni(7, params.shift)
     cos, sin = tf.cos(angle), tf.sin(angle)

@@ -1,4 +1,5 @@
-"""Evaluation: accuracy, loss, confusion matrix and per-class (and macro) precision, recall and F1."""
+"""Evaluation: accuracy, loss, confusion matrix, per-class (and macro) precision, recall and F1,
+and (from the probabilities) one-vs-rest ROC curves with their AUC per class."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class Report:
     support: np.ndarray  # (10,) true samples per digit
     count: int
     loss: float | None = None  # mean cross-entropy of the probabilities (None: only digits were given)
+    auc: np.ndarray | None = None  # (10,) one-vs-rest ROC AUC per digit (NaN: no such digit, or only it); None: no probabilities
 
     @property
     def macro(self) -> dict[str, float]:
@@ -28,8 +30,15 @@ class Report:
         return {"precision": float(np.mean(self.precision)), "recall": float(np.mean(self.recall)),
                 "f1": float(np.mean(self.f1))}
 
+    @property
+    def macro_auc(self) -> float | None:
+        """The mean of the per-class AUCs that are defined (None without probabilities)."""
+        if self.auc is None or np.isnan(self.auc).all():
+            return None
+        return float(np.nanmean(self.auc))
+
     def to_dict(self) -> dict:
-        return {
+        out = {
             "accuracy": round(float(self.accuracy), 6),
             "loss": None if self.loss is None else round(float(self.loss), 6),
             "count": int(self.count),
@@ -40,23 +49,32 @@ class Report:
                     "recall": round(float(self.recall[d]), 4),
                     "f1": round(float(self.f1[d]), 4),
                     "support": int(self.support[d]),
+                    **({} if self.auc is None else {"auc": None if np.isnan(self.auc[d]) else round(float(self.auc[d]), 6)}),
                 }
                 for d in range(10)
             },
             "confusion": self.confusion.astype(int).tolist(),
         }
+        if self.auc is not None:
+            macro = self.macro_auc
+            out["macro_auc"] = None if macro is None else round(macro, 6)
+        return out
 
     def format(self) -> str:
         """A plain-text table: per-class metrics and the confusion matrix."""
         lines = [f"accuracy: {self.accuracy * 100:.2f}% of {self.count}"]
         if self.loss is not None:
             lines.append(f"loss: {self.loss:.4f}")
-        lines += ["", "digit  precision  recall     f1  support"]
+        if self.macro_auc is not None:
+            lines.append(f"macro AUC (one-vs-rest ROC): {self.macro_auc:.6f}")
+        lines += ["", "digit  precision  recall     f1  support" + ("       AUC" if self.auc is not None else "")]
         for d in range(10):
+            auc = "" if self.auc is None else f"  {self.auc[d]:8.6f}"
             lines.append(f"{d:>5}  {self.precision[d]:9.4f}  {self.recall[d]:6.4f}  "
-                         f"{self.f1[d]:.4f}  {self.support[d]:7d}")
+                         f"{self.f1[d]:.4f}  {self.support[d]:7d}{auc}")
         m = self.macro
-        lines.append(f"{'macro':>5}  {m['precision']:9.4f}  {m['recall']:6.4f}  {m['f1']:.4f}  {self.count:7d}")
+        lines.append(f"{'macro':>5}  {m['precision']:9.4f}  {m['recall']:6.4f}  {m['f1']:.4f}  {self.count:7d}"
+                     + ("" if self.macro_auc is None else f"  {self.macro_auc:8.6f}"))
         lines += ["", "confusion (rows: true, columns: predicted)",
                   "      " + "".join(f"{d:>6}" for d in range(10))]
         for d in range(10):
@@ -73,12 +91,14 @@ def cross_entropy(labels: np.ndarray, probs: np.ndarray, eps: float = 1e-7) -> f
 
 
 def report(labels: np.ndarray, predicted: np.ndarray, probs: np.ndarray | None = None) -> Report:
-    """Compare true ``labels`` with ``predicted`` digits; with the ``probs`` they came from, the
-    report has the loss too."""
+    """Compare true ``labels`` with ``predicted`` digits; with the ``probs`` ``(N, 10)`` they came
+    from, the report has the loss and the one-vs-rest ROC AUC of each digit too."""
     labels = np.asarray(labels, dtype=np.int64).ravel()
     predicted = np.asarray(predicted, dtype=np.int64).ravel()
     if len(labels) != len(predicted):
         raise DataError(f"{len(labels)} labels but {len(predicted)} predictions")
+    if probs is not None and np.shape(probs) != (len(labels), 10):
+        raise DataError(f"probabilities of shape {np.shape(probs)} for {len(labels)} labels (expected ({len(labels)}, 10))")
     if len(labels) == 0:
         raise DataError("nothing to evaluate: the data set is empty")
     confusion = np.zeros((10, 10), dtype=np.int64)
@@ -90,12 +110,42 @@ def report(labels: np.ndarray, predicted: np.ndarray, probs: np.ndarray | None =
         precision = np.where(predicted_count > 0, tp / predicted_count, 0.0)
         recall = np.where(support > 0, tp / support, 0.0)
         f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    loss = None
+    loss = auc = None
     if probs is not None:
-        if len(probs) != len(labels):
-            raise DataError(f"{len(labels)} labels but {len(probs)} rows of probabilities")
         loss = cross_entropy(labels, probs)
-    return Report(float(tp.sum() / len(labels)), confusion, precision, recall, f1, support, len(labels), loss)
+        auc = np.array([roc_auc(probs[:, d], labels == d) for d in range(10)])
+    return Report(float(tp.sum() / len(labels)), confusion, precision, recall, f1, support, len(labels), loss, auc)
+
+
+# ROC curves in numpy: scikit-learn is not a dependency, and one-vs-rest ROC is a sort and two
+# cumulative sums (the same curve and AUC as sklearn.metrics.roc_curve / roc_auc_score).
+
+
+def roc_curve(scores: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ROC curve ``(false positive rate, true positive rate)`` of ``scores`` for the boolean
+    ``positive``: one point per distinct score, from (0, 0) to (1, 1); tied scores make one step."""
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    positive = np.asarray(positive, dtype=bool).ravel()
+    if len(scores) != len(positive):
+        raise DataError(f"{len(scores)} scores but {len(positive)} labels")
+    order = np.argsort(-scores, kind="stable")
+    s, y = scores[order], positive[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # the last sample of each run of tied scores
+    tps = np.cumsum(y)[last]
+    fps = last + 1 - tps
+    n_pos, n_neg = int(y.sum()), len(y) - int(y.sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.r_[0.0, fps / n_neg], np.r_[0.0, tps / n_pos]
+
+
+def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """The area under the ROC curve (trapezoids: a tie between a positive and a negative counts
+    half); NaN when ``positive`` is all true or all false."""
+    positive = np.asarray(positive, dtype=bool).ravel()
+    if len(positive) == 0 or positive.all() or not positive.any():
+        return float("nan")
+    fpr, tpr = roc_curve(scores, positive)
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
 
 
 def predict_proba(model, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -105,7 +155,7 @@ def predict_proba(model, images: np.ndarray, batch_size: int = 1024) -> np.ndarr
 
 
 def evaluate_model(model, images: np.ndarray, labels: np.ndarray) -> Report:
-    """Classify ``images`` with ``model`` and report against ``labels``."""
+    """Classify ``images`` with ``model`` and report against ``labels`` (with the loss and AUCs)."""
     probs = predict_proba(model, images)
     return report(labels, probs.argmax(axis=1), probs)
 
@@ -131,5 +181,31 @@ def save_confusion_png(rep: Report, path: str, title: str = "Confusion matrix") 
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"{title} (accuracy {rep.accuracy * 100:.2f}%)")
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def save_roc_png(labels: np.ndarray, probs: np.ndarray, path: str, title: str = "ROC, each digit against the rest") -> None:
+    """Write the ten one-vs-rest ROC curves (and each AUC) as a PNG (matplotlib, no pyplot)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    labels = np.asarray(labels).ravel()
+    fig = Figure(figsize=(6, 5.2), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for d in range(10):
+        positive = labels == d
+        if positive.all() or not positive.any():
+            continue
+        fpr, tpr = roc_curve(probs[:, d], positive)
+        ax.plot(fpr, tpr, lw=1.2, label=f"{d}  AUC {roc_auc(probs[:, d], positive):.4f}")
+    ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls="--")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=7)
     fig.tight_layout()
     fig.savefig(path)

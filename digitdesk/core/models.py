@@ -15,8 +15,45 @@ def _layers():
     return layers
 
 
-def dense() -> "keras.Model":
-    """The seeds' fully connected net: Dense 128 x3, Dense 50 x2."""
+def fnn() -> "keras.Model":
+    """The notebooks' feed-forward net: Flatten, Dense 50 x2 (42,310 parameters)."""
+    import keras
+
+    L = _layers()
+    return keras.Sequential(
+        [
+            keras.Input(INPUT_SHAPE),
+            L.Rescaling(1.0 / 255),
+            L.Flatten(),
+            L.Dense(50, activation="relu"),
+            L.Dense(50, activation="relu"),
+            L.Dense(NUM_CLASSES, activation="softmax"),
+        ],
+        name="fnn",
+    )
+
+
+def mlp() -> "keras.Model":
+    """The Kaggle notebooks' multilayer perceptron: Dense 128 x3 (134,794 parameters)."""
+    import keras
+
+    L = _layers()
+    return keras.Sequential(
+        [
+            keras.Input(INPUT_SHAPE),
+            L.Rescaling(1.0 / 255),
+            L.Flatten(),
+            L.Dense(128, activation="relu"),
+            L.Dense(128, activation="relu"),
+            L.Dense(128, activation="relu"),
+            L.Dense(NUM_CLASSES, activation="softmax"),
+        ],
+        name="mlp",
+    )
+
+
+def dense_deep() -> "keras.Model":
+    """A deeper fully connected net: Dense 128 x3, then Dense 50 x2 (called "dense" before)."""
     import keras
 
     L = _layers()
@@ -32,12 +69,12 @@ def dense() -> "keras.Model":
             L.Dense(50, activation="relu"),
             L.Dense(NUM_CLASSES, activation="softmax"),
         ],
-        name="dense",
+        name="dense_deep",
     )
 
 
 def simple_cnn() -> "keras.Model":
-    """The simple CNN: Conv32 - MaxPool - Dense128."""
+    """The notebooks' simple CNN: Conv32 3x3, MaxPool, Dense 128 (693,962 parameters)."""
     import keras
 
     L = _layers()
@@ -56,7 +93,7 @@ def simple_cnn() -> "keras.Model":
 
 
 def lenet5() -> "keras.Model":
-    """LeNet-5 (LeCun et al. 1998) with average pooling and tanh."""
+    """LeNet-5 (LeCun et al. 1998): Conv6 5x5, AvgPool, Conv16 5x5, AvgPool, Dense 120, 84; tanh (61,706 parameters)."""
     import keras
 
     L = _layers()
@@ -78,7 +115,7 @@ def lenet5() -> "keras.Model":
 
 
 def deep_cnn() -> "keras.Model":
-    """The deeper CNN: 4 conv layers with BatchNorm and Dropout (about 330k parameters)."""
+    """The notebooks' deep CNN: Conv32 x2, Conv64 x2, Dense 256, with BatchNorm and Dropout (331,754 parameters)."""
     import keras
 
     L = _layers()
@@ -169,10 +206,13 @@ ZOO: dict[str, Callable[[], "keras.Model"]] = {
     "deep_cnn": deep_cnn,
     "lenet5": lenet5,
     "simple_cnn": simple_cnn,
-    "dense": dense,
+    "mlp": mlp,
+    "fnn": fnn,
+    "dense_deep": dense_deep,
     "tiny": tiny,
 }
 DESCRIPTIONS = {name: (fn.__doc__ or "").strip().splitlines()[0] for name, fn in ZOO.items()}
+RENAMED = {"dense": "dense_deep"}  # old name: new name (saved settings and scripts still build them)
 
 
 def build(name: str) -> "keras.Model":
@@ -180,7 +220,7 @@ def build(name: str) -> "keras.Model":
     from digitdesk.core.errors import TrainingError
 
     try:
-        factory = ZOO[name]
+        factory = ZOO[RENAMED.get(name, name)]
     except KeyError:
         raise TrainingError(f"unknown architecture {name!r}; choose one of {', '.join(ZOO)}") from None
     return factory()

@@ -110,7 +110,7 @@ def _config_problem(config: dict, names: set[str]) -> str | None:
         return "the file holds no weights (model.weights.h5 is missing)"
     if "Lambda" in list(_find_keys(config, "class_name")):
         return "it contains code (a Lambda layer) and safe mode refuses to load it"
-    shapes = [tuple(s) for s in _find_keys(config, "batch_shape") if isinstance(s, list)]
+    shapes = _input_shapes(config)
     if len(shapes) > 1:
         return f"the model has {len(shapes)} inputs; digitdesk models take one (None, 28, 28, 1) image"
     if shapes and shapes[0][1:] != (28, 28, 1):
@@ -120,6 +120,18 @@ def _config_problem(config: dict, names: set[str]) -> str | None:
     if isinstance(units, int) and units != 10:
         return f"the model gives {units} outputs, digitdesk models give 10 (one per digit)"
     return None
+
+
+def _input_shapes(config: dict) -> list[tuple]:
+    """The batch shapes of the model's own inputs: its top-level InputLayers (those of models
+    nested in it, an ensemble's members, are not its inputs); every batch_shape in a config
+    without top-level ones."""
+    inner = config.get("config")
+    layers = inner.get("layers") if isinstance(inner, dict) else None
+    top = [layer["config"]["batch_shape"] for layer in layers if isinstance(layer, dict)
+           and layer.get("class_name") == "InputLayer" and isinstance(layer.get("config"), dict)
+           and isinstance(layer["config"].get("batch_shape"), list)] if isinstance(layers, list) else []
+    return [tuple(s) for s in (top or [s for s in _find_keys(config, "batch_shape") if isinstance(s, list)])]
 
 
 def _number(value, kind):

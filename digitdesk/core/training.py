@@ -33,6 +33,11 @@ class TrainConfig:
     early_stopping: int = 0  # patience in epochs; 0 = off
     seed: int = 0
     keep: str = "best"  # "best" (lowest validation loss) or "last" weights
+    # schedule "plateau" (Keras ReduceLROnPlateau on the validation loss): multiply the learning
+    # rate by plateau_factor after plateau_patience epochs without improvement, not below min_learning_rate
+    plateau_factor: float = 0.5
+    plateau_patience: int = 2
+    min_learning_rate: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -273,6 +278,8 @@ def train(
         raise TrainingError(f"unknown schedule {config.schedule!r}; choose one of {', '.join(SCHEDULES)}")
     if config.epochs < 1 or config.batch_size < 1:
         raise TrainingError("epochs and batch size must be at least 1")
+    if not 0 < config.plateau_factor < 1 or config.plateau_patience < 0 or config.min_learning_rate < 0:
+        raise TrainingError("the plateau schedule needs a factor between 0 and 1, a patience and a minimum of 0 or more")
     if config.keep not in ("best", "last"):
         raise TrainingError(f"keep must be 'best' or 'last', not {config.keep!r}")
     if data.labels is None or len(data) == 0:
@@ -298,7 +305,8 @@ def train(
     callbacks = [_callback_class()(run)]  # first: it adds val_* to the logs the others read
     if config.schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss" if val_ds is not None else "loss", factor=0.5, patience=2))
+            monitor="val_loss" if val_ds is not None else "loss", factor=config.plateau_factor,
+            patience=config.plateau_patience, min_lr=config.min_learning_rate))
     model.fit(train_ds, epochs=config.epochs, callbacks=callbacks, verbose=0, shuffle=False)  # shuffled by tf.data
     if config.keep == "best" and run.best_weights is not None:
         model.set_weights(run.best_weights)

@@ -128,3 +128,17 @@ def test_a_stopped_run_counts_its_partial_epoch(small):
     assert build_metadata(cfg, early, Dataset(small, small, "test"), None)["epochs"] == 0.04
     done = train(TrainConfig(arch="tiny", epochs=1, batch_size=300, augment=False), small)
     assert done.epochs_trained == 1 and build_metadata(cfg, done, Dataset(small, small, "test"), None)["epochs"] == 1
+
+
+def test_plateau_schedule_uses_the_configured_factor_patience_and_floor(small):
+    # At a learning rate of 1e-8 the validation loss moves by less than ReduceLROnPlateau's min_delta
+    # (1e-4): every epoch after the first is a plateau.
+    rates = []
+    cfg = TrainConfig(arch="tiny", epochs=5, batch_size=300, learning_rate=1e-8, schedule="plateau", augment=False,
+                      plateau_factor=0.1, plateau_patience=1, min_learning_rate=1e-10, seed=0)
+    train(cfg, small, on_progress=lambda p: rates.append(p.learning_rate) if p.kind == "epoch" else None)
+    assert rates[0] == pytest.approx(1e-8)
+    assert min(rates) == pytest.approx(1e-10)  # cut by 10 at each plateau, never below the floor
+    assert any(r == pytest.approx(1e-9) for r in rates)
+    with pytest.raises(TrainingError, match="plateau"):
+        train(TrainConfig(arch="tiny", plateau_factor=1.5), small)

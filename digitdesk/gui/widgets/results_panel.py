@@ -1,10 +1,11 @@
 """After training: test accuracy next to the active model's, the confusion matrix, per-class
-precision/recall/F1, the misclassified test digits, and Save / Use / Export."""
+precision/recall/F1 and ROC AUC, the misclassified test digits, and Save / Use / Export."""
 
 from __future__ import annotations
 
 import html
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
@@ -15,12 +16,16 @@ from digitdesk.gui.widgets.plots import ConfusionPlot
 from digitdesk.core.trainrequest import Evaluation
 from digitdesk.gui.widgets.theme import colors, css
 
+COLUMNS = ["Precision", "Recall", "F1", "AUC", "Images"]
+
 
 def comparison_html(ev: Evaluation, fg_error: str, fg_ok: str) -> str:
     """The headline: test accuracy, the active model on the same images, the difference."""
     acc = ev.report.accuracy
     text = (f"<span style='font-size:15pt; font-weight:bold'>Test accuracy {acc:.2%}</span>"
             f"&nbsp;&nbsp;on {html.escape(ev.test_source)}")
+    if ev.report.macro_auc is not None:
+        text += f"&nbsp;&nbsp;(macro ROC AUC {ev.report.macro_auc:.4f})"
     if ev.active_accuracy is not None:
         diff = (acc - ev.active_accuracy) * 100
         color = fg_ok if diff >= 0 else fg_error
@@ -89,16 +94,18 @@ class ResultsPanel(QWidget):
         return actions
 
     def _build_plots(self) -> QHBoxLayout:
-        """The confusion matrix beside the per-digit precision, recall and F1."""
+        """The confusion matrix beside the per-digit precision, recall, F1 and ROC AUC."""
         self.confusion = ConfusionPlot()
         self.confusion.setMinimumSize(280, 250)
-        self.table = QTableWidget(10, 4)
+        self.table = QTableWidget(10, len(COLUMNS))
         self.table.setObjectName("perClassTable")
-        self.table.setHorizontalHeaderLabels(["Precision", "Recall", "F1", "Images"])
+        self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setVerticalHeaderLabels([str(d) for d in range(10)])
         self.table.setCornerButtonEnabled(False)
         self.table.setToolTip("Per digit: precision (of the images read as it, how many are it), recall (of its "
-                              "images, how many were read as it), F1 (their harmonic mean), test images")
+                              "images, how many were read as it), F1 (their harmonic mean), AUC (the area under "
+                              "its ROC curve against the other digits: how well its probability ranks its images "
+                              "above the others), test images")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -143,7 +150,8 @@ class ResultsPanel(QWidget):
         self.saved_label.setText("Not saved yet: save it, use it, or export it.")
         rep = ev.report
         for d in range(10):
-            values = [f"{rep.precision[d]:.3f}", f"{rep.recall[d]:.3f}", f"{rep.f1[d]:.3f}", f"{int(rep.support[d]):,}"]
+            auc = "–" if rep.auc is None or np.isnan(rep.auc[d]) else f"{rep.auc[d]:.4f}"
+            values = [f"{rep.precision[d]:.3f}", f"{rep.recall[d]:.3f}", f"{rep.f1[d]:.3f}", auc, f"{int(rep.support[d]):,}"]
             weak = rep.support[d] > 0 and rep.f1[d] < rep.accuracy - 0.02
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)

@@ -1,5 +1,6 @@
 """The Train tab's settings: data source, architecture (or fine-tuning), epochs, batch size,
-learning rate and schedule, augmentation, early stopping, validation split, and presets."""
+learning rate and schedule, augmentation, early stopping, validation split, and presets (ours,
+and the classic notebooks' "Reproduce: ..." recipes from :mod:`digitdesk.core.presets`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from digitdesk.core.finetune import FineTuneConfig
-from digitdesk.core.models import DESCRIPTIONS, ZOO
+from digitdesk.core import presets as notebooks
+from digitdesk.core.models import DESCRIPTIONS, RENAMED, ZOO
 from digitdesk.core.training import SCHEDULES, TrainConfig
 from digitdesk.gui.widgets.corrections import SampleCollector, SampleCounts
 from digitdesk.gui.settings import Settings
@@ -19,6 +21,7 @@ from digitdesk.core.trainrequest import NEEDS_PATH, SOURCES, TrainRequest
 PATH_HINTS = {"csv": "train.csv (Kaggle)", "folder": "a folder with 0/ … 9/",
               "mnist-folder": "a folder with the four MNIST files or mnist.npz"}
 
+MNIST_SOURCES = {"mnist": ("mnist", "mnist-folder")}  # a notebook's source: the form's sources that are it
 FINE_TUNE = "fine-tune the active model"
 PRESETS = {  # name: TrainConfig fields
     "Quick": dict(arch="tiny", epochs=2, batch_size=128, learning_rate=2e-3, schedule="cosine", augment=False,
@@ -60,6 +63,7 @@ class TrainForm(QWidget):
     def __init__(self, collector: SampleCollector | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self._applying = False
+        self._base = TrainConfig()  # what the fields do not show (a notebook's augmentation, its plateau)
         self._paths: dict[str, str] = {}  # the file or folder chosen for each source of NEEDS_PATH
         self._path_source = ""  # the source whose path the path field shows
         data_box, model_box, train_box = self._build_data(collector), self._build_model(), self._build_training()
@@ -77,9 +81,10 @@ class TrainForm(QWidget):
         """Preset and architecture."""
         self.preset_combo = QComboBox()
         self.preset_combo.setObjectName("presetCombo")
-        for name in PRESETS:
+        tips = {**PRESET_TIPS, **{p.title: p.describe() for p in notebooks.PRESETS.values()}}
+        for name in [*PRESETS, *(p.title for p in notebooks.PRESETS.values())]:
             self.preset_combo.addItem(name)
-            self.preset_combo.setItemData(self.preset_combo.count() - 1, PRESET_TIPS[name], Qt.ItemDataRole.ToolTipRole)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, tips[name], Qt.ItemDataRole.ToolTipRole)
         self.preset_combo.addItem("Custom")
         self.preset_combo.activated.connect(lambda _i: self.apply_preset(self.preset_combo.currentText()))
         self.arch_combo = QComboBox()
@@ -182,12 +187,12 @@ class TrainForm(QWidget):
         return self.source_combo.currentData()
 
     def config(self) -> TrainConfig:
-        """The TrainConfig of the current settings."""
-        return TrainConfig(arch=self.arch_combo.currentData() if not self.fine_tuning() else "fine-tuned",
-                           epochs=self.epochs_spin.value(), batch_size=self.batch_spin.value(),
-                           learning_rate=self.lr_spin.value(), schedule=self.schedule_combo.currentData(),
-                           augment=self.augment_check.isChecked(), early_stopping=self.early_spin.value(),
-                           validation_split=self.val_spin.value() / 100)
+        """The TrainConfig of the current settings (on the last preset's, for what the form does not show)."""
+        return replace(self._base, arch=self.arch_combo.currentData() if not self.fine_tuning() else "fine-tuned",
+                       epochs=self.epochs_spin.value(), batch_size=self.batch_spin.value(),
+                       learning_rate=self.lr_spin.value(), schedule=self.schedule_combo.currentData(),
+                       augment=self.augment_check.isChecked(), early_stopping=self.early_spin.value(),
+                       validation_split=self.val_spin.value() / 100)
 
     def request(self, samples_root: str | None = None) -> TrainRequest:
         """What Start runs."""
@@ -201,9 +206,19 @@ class TrainForm(QWidget):
                             max_test=self.max_test_spin.value(), samples_root=samples_root)
 
     def apply_preset(self, name: str) -> None:
-        """Set the fields of preset ``name`` ("Custom" leaves them)."""
+        """Set the fields of preset ``name`` ("Custom" leaves them); a notebook's recipe also sets
+        its data source if it needs one (a Kaggle CSV) and what the fields do not show."""
         values = PRESETS.get(name)
+        notebook = notebooks.by_title(name)
+        if notebook is not None:
+            self._base = notebook.train_config()
+            values = {f: getattr(self._base, f) for f in ("arch", "epochs", "batch_size", "learning_rate", "schedule",
+                                                          "augment", "early_stopping", "validation_split")}
+        elif values is not None:
+            self._base = TrainConfig()
         self._applying = True
+        if notebook is not None and self.source() not in MNIST_SOURCES.get(notebook.source, (notebook.source,)):
+            self.source_combo.setCurrentIndex(self.source_combo.findData(notebook.source))
         if values is not None:
             self.arch_combo.setCurrentIndex(self.arch_combo.findData(values["arch"]))
             self._set_fields(values)
@@ -294,7 +309,10 @@ class TrainForm(QWidget):
         self.source_combo.setCurrentIndex(max(0, self.source_combo.findData(source)))
         self._path_source = self.source()
         self.path_edit.setText(self._paths.get(self._path_source, ""))
-        self.arch_combo.setCurrentIndex(max(0, self.arch_combo.findData(s.get("arch", "tiny"))))
+        notebook = notebooks.by_title(preset)
+        self._base = notebook.train_config() if notebook is not None else TrainConfig()
+        arch = s.get("arch", "tiny")
+        self.arch_combo.setCurrentIndex(max(0, self.arch_combo.findData(RENAMED.get(arch, arch))))
         self._set_fields(dict(epochs=s.get("epochs", 2), batch_size=s.get("batchSize", 128),
                               learning_rate=s.get("learningRate", 1e-3), schedule=s.get("schedule", "cosine"),
                               augment=s.get("augment", False), early_stopping=s.get("earlyStopping", 0),
