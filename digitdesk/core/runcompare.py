@@ -34,7 +34,8 @@ def _number(value) -> float | None:
 
 def rows(entries: list[RunEntry]) -> list[dict]:
     """One row per entry, in order: the run's :func:`~digitdesk.core.runs.summary`, plus
-    ``broken`` (why the file cannot be read, else None) and ``note`` (what its status means).
+    ``broken`` (why the file cannot be read, else None), ``note`` (what its status means) and the
+    run's ``date``, ``data`` and saved ``model`` when known.
     A broken file's row is named after the file and has the status "broken"."""
     out = []
     for entry in entries:
@@ -43,7 +44,9 @@ def rows(entries: list[RunEntry]) -> list[dict]:
             row.update(id=entry.id, name=entry.path.name, status="broken", broken=entry.error,
                        note=f"cannot be read: {entry.error}")
         else:
-            row = {**entry.summary(), "broken": None}
+            record = entry.record
+            row = {**entry.summary(), "broken": None, "date": record.get("date"), "data": record.get("data"),
+                   "model": record.get("model")}
             row["name"] = str(row["name"] or entry.id)
             status, error = entry.status, entry.record.get("error")
             row["note"] = f"failed: {error}" if status == "failed" else STATUS_NOTES.get(status, "")

@@ -83,5 +83,7 @@ def test_set_model_records_the_path_and_nothing_else(store, tmp_path):
     after = json.loads(store.path(run_id).read_text())
     assert after.pop("model") == str((tmp_path / "m.keras").resolve())
     assert after == before
+    row = rows(store.list())[0]
+    assert row["model"] == str((tmp_path / "m.keras").resolve()) and row["data"] == "MNIST" and row["date"]
     with pytest.raises(RunError):
         store.set_model("20990101-000000-0000", tmp_path / "m.keras")
