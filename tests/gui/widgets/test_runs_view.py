@@ -1,4 +1,5 @@
-# Needs Qt (offscreen). The Runs view over a real RunStore in tmp_path, filled by the real recorder.
+# Needs Qt (offscreen). The Runs view over a real RunStore in tmp_path, filled by the real recorder;
+# the last test trains one tiny run on the Train tab (TensorFlow).
 from __future__ import annotations
 
 import csv
@@ -8,6 +9,8 @@ import json
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
+
+from train_settings import TRAIN_TIMEOUT, configure  # tests/gui is on sys.path (its conftest.py)
 
 from digitdesk.core.runcompare import COLUMNS
 from digitdesk.core.runs import RunStore
@@ -224,3 +227,23 @@ def test_sort_and_splitters_are_saved_and_restored(qtbot, store, make_view):
     assert again.row_ids() == view.row_ids()
     assert again.splitter.sizes() == sizes
 
+
+def test_a_train_tab_run_is_listed_and_saving_its_model_records_the_path(window, qtbot):
+    tab = window.train_tab
+    assert tab.views.tabText(tab.views.indexOf(tab.runs_view)) == "Runs"
+    configure(tab, epochs=1, max_train=1000, max_test=200)
+    tab.views.setCurrentWidget(tab.runs_view)
+    assert tab.runs_view.row_ids() == []
+    tab.start()
+    qtbot.waitUntil(lambda: tab.evaluation is not None, timeout=TRAIN_TIMEOUT)
+    runs = tab.runs_view
+    run_id = tab.evaluation.metadata["run_id"]
+    assert runs.row_ids() == [run_id]  # refreshed when the run ended, with its test metrics
+    assert cell(runs, 0, "status") == "finished"
+    assert cell(runs, 0, "test accuracy") == f"{tab.evaluation.report.accuracy:.2%}"
+    assert tab.runs.path(run_id).parent == runs.store.root
+    with qtbot.waitSignal(tab.modelSaved, timeout=30_000) as saved:
+        qtbot.mouseClick(tab.results.save_button, Qt.MouseButton.LeftButton)
+    info = saved.args[0]
+    assert json.loads(tab.runs.path(run_id).read_text())["model"] == str(info.path.resolve())
+    assert str(info.path.resolve()) in cell(runs, 0, "name", Qt.ItemDataRole.ToolTipRole)
