@@ -66,7 +66,7 @@ class RunCurves(MplWidget):
 
         styles = [Line2D([], [], color=self._fg, lw=1.2, ls="-", label="training"),
                   Line2D([], [], color=self._fg, lw=1.2, ls="--", label="validation")]
-        kinds = self.ax_loss.legend(handles=styles, loc="upper right", fontsize=7, frameon=False)  # losses fall: free
+        kinds = self.ax_loss.legend(handles=styles, loc="best", fontsize=7, frameon=False)
         columns = max(1, min(len(handles), self.width() // 170))  # names side by side as far as they fit
         self.legend = fig.legend(handles=handles, labels=[_short(n) for n in self.names], loc="outside lower center",
                                  ncols=columns, fontsize=8, frameon=False)

@@ -8,125 +8,22 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import (QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex,
-                            QSortFilterProxyModel, Qt, Signal)
-from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox,
                                QPushButton, QSplitter, QStackedWidget, QStyle, QTableView, QVBoxLayout, QWidget)
 
 from digitdesk.core.errors import RunError
-from digitdesk.core.runcompare import COLUMNS, NUMERIC, cell_text, confusion, curves, rows, sort_key
+from digitdesk.core.runcompare import COLUMNS, confusion, curves, rows
 from digitdesk.core.runs import RunEntry, RunStore, to_csv, to_markdown
 from digitdesk.gui.widgets.cards import MessageBanner
 from digitdesk.gui.widgets.run_plots import ConfusionGrid, RunCurves, run_color
-from digitdesk.gui.widgets.theme import colors
+from digitdesk.gui.widgets.runs_table import HEADERS, NAME, RunsModel, RunsSortProxy
 
 log = logging.getLogger(__name__)
-HEADERS = {"name": "Name", "architecture": "Architecture", "parameters": "Params", "epochs": "Epochs",
-           "augmentation": "Aug.", "test accuracy": "Test\naccuracy", "loss": "Test\nloss",
-           "macro precision": "Macro\nP", "macro recall": "Macro\nR", "macro F1": "Macro\nF1", "time": "Time",
-           "status": "Status"}  # short, in two lines: twelve columns fit beside the Train tab's form
-HEADER_TIPS = {"parameters": "Parameters (weights) of the model",
-               "augmentation": "Data augmentation (rotate, scale, shift, thicken) on or off",
-               "test accuracy": "Accuracy on the test images", "loss": "Cross-entropy loss on the test images",
-               "macro precision": "Precision averaged over the ten digits (test images)",
-               "macro recall": "Recall averaged over the ten digits (test images)",
-               "macro F1": "F1 averaged over the ten digits (test images)", "time": "Wall time of the run (m:ss)"}
-NAME = COLUMNS.index("name")
 MAX_COMPARED = 8  # runs overlaid at most (their colours stay distinct)
 MAX_NAME_WIDTH = 260  # pixels the name column takes at most when fitted (wider by hand)
 HEADER_PAD = 14  # pixels beside a header's text (Fusion draws the sort arrow above it)
-
-
-class RunsModel(QAbstractTableModel):
-    """The rows of :func:`runcompare.rows`; the name is editable (the view renames the run)."""
-
-    def __init__(self, rename, parent=None):
-        super().__init__(parent)
-        self.rows: list[dict] = []
-        self.colors: dict[str, str] = {}  # run id -> its colour in the charts
-        self._rename = rename  # (run id, new name) -> True when renamed
-
-    def set_rows(self, new_rows: list[dict]) -> None:
-        self.beginResetModel()
-        self.rows = new_rows
-        self.endResetModel()
-
-    def set_colors(self, by_id: dict[str, str]) -> None:
-        self.colors = by_id
-        if self.rows:
-            self.dataChanged.emit(self.index(0, NAME), self.index(len(self.rows) - 1, NAME))
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        """Text, edit text, tooltips, alignment, the status colour and the chart colour swatch."""
-        row, key = self.rows[index.row()], COLUMNS[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return cell_text(key, row.get(key))
-        if role == Qt.ItemDataRole.EditRole:
-            return str(row.get(key) or "")
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if key == "status":
-                return row.get("note") or None
-            if key == "name":
-                lines = [row["name"], f"run {row['id']}" + (f", started {row['date']}" if row.get("date") else "")]
-                lines += [f"{label}: {row[k]}" for label, k in (("data", "data"), ("model", "model"), ("cannot be read", "broken"))
-                          if row.get(k)]
-                return "\n".join(lines)
-            return None
-        if role == Qt.ItemDataRole.TextAlignmentRole and key in NUMERIC:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and key == "status" and row["status"] in ("broken", "failed"):
-            return QBrush(colors(_palette()).error)
-        if role == Qt.ItemDataRole.DecorationRole and key == "name" and row["id"] in self.colors:
-            return QColor(self.colors[row["id"]])
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        key = COLUMNS[section]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[key]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return HEADER_TIPS.get(key)
-        return None
-
-    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
-        flags = super().flags(index)
-        if index.column() == NAME and not self.rows[index.row()].get("broken"):
-            flags |= Qt.ItemFlag.ItemIsEditable
-        return flags
-
-    def setData(self, index: QModelIndex, value, role: int = Qt.ItemDataRole.EditRole) -> bool:
-        """A new name typed in the table: rename the run (the view says why when it cannot)."""
-        if role != Qt.ItemDataRole.EditRole or index.column() != NAME:
-            return False
-        row, name = self.rows[index.row()], str(value).strip()
-        if name == row["name"] or not self._rename(row["id"], name):
-            return False
-        row["name"] = name
-        self.dataChanged.emit(index, index)
-        return True
-
-
-def _palette():
-    from PySide6.QtWidgets import QApplication
-
-    return QApplication.palette()
-
-
-class RunsSortProxy(QSortFilterProxyModel):
-    """Sorts by :func:`runcompare.sort_key`: numbers as numbers, unknown values last."""
-
-    def lessThan(self, left: QModelIndex, right: QModelIndex) -> bool:
-        key, source = COLUMNS[left.column()], self.sourceModel().rows
-        return sort_key(key, source[left.row()].get(key)) < sort_key(key, source[right.row()].get(key))
 
 
 class RunsView(QWidget):
@@ -245,10 +142,6 @@ class RunsView(QWidget):
             return
         self.entries = {e.id: e for e in entries}
         self.model.set_rows(new_rows)
-        broken = sum(1 for r in new_rows if r["broken"])
-        self.count_label.setText(f"{len(new_rows)} run{'s' if len(new_rows) != 1 else ''}"
-                                 + (f", {broken} unreadable (see its status)" if broken else "")
-                                 + (" — select several to compare" if len(new_rows) > 1 else ""))
         self.stack.setCurrentWidget(self.table if new_rows else self.empty_label)
         self.charts.setVisible(bool(new_rows))
         self._fit_columns()
@@ -308,7 +201,19 @@ class RunsView(QWidget):
                                         e.summary().get("test accuracy")) for e in shown])
         if len(runs) > MAX_COMPARED:
             self.status.emit(f"Comparing the first {MAX_COMPARED} of the {len(runs)} selected runs")
+        self._update_count()
         self._update_buttons()
+
+    def _update_count(self) -> None:
+        """"3 runs, 2 selected" (and how many files cannot be read)."""
+        n, broken = len(self.model.rows), sum(1 for r in self.model.rows if r["broken"])
+        selected = len(self.table.selectionModel().selectedRows())
+        text = f"{n} run{'s' if n != 1 else ''}" + (f", {broken} unreadable (see its status)" if broken else "")
+        if selected:
+            text += f", {selected} selected"
+        elif n > 1:
+            text += " — select several to compare them"
+        self.count_label.setText(text)
 
     def _update_buttons(self) -> None:
         selected = self.selected_ids() if hasattr(self, "table") else []
