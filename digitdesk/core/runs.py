@@ -188,12 +188,21 @@ class RunStore:
         name = name.strip()
         if not name:
             raise RunError("a run needs a name")
+        return self._update(run_id, name=name)
+
+    def set_model(self, run_id: str, path: str | os.PathLike) -> dict:
+        """Record where the model trained by ``run_id`` was saved (the Train tab saves after the
+        run has ended); returns the record. Nothing else of the run changes."""
+        return self._update(run_id, model=str(Path(path).resolve()))
+
+    def _update(self, run_id: str, **fields) -> dict:
+        """Rewrite ``run_id`` with ``fields`` changed; RunError when it is unknown or broken."""
         record = self.get(run_id)
         stored = {k: v for k, v in record.items() if k != "format"}
         stored["status"] = self._stored_status(run_id, record)
-        stored["name"] = name
+        stored.update(fields)
         self.write(stored)
-        return {**record, "name": name}
+        return {**record, **fields}
 
     def delete(self, run_ids: list[str]) -> list[str]:
         """Delete each run (broken files too); RunError naming the ids that could not be deleted

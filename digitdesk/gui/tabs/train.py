@@ -20,10 +20,13 @@ from PySide6.QtCore import QTimer, Qt, Signal, Slot
 from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
                                QScrollArea, QSizePolicy, QTabWidget, QVBoxLayout, QWidget)
 
+from digitdesk.core.errors import RunError
+from digitdesk.core.runs import RunStore
 from digitdesk.core.trainjob import epochs_trained
 from digitdesk.gui.widgets.plots import LivePlot
 from digitdesk.gui.workers.recognition import describe_error
 from digitdesk.gui.widgets.results_panel import ResultsPanel
+from digitdesk.gui.widgets.runs_view import RunsView
 from digitdesk.gui.settings import Settings
 from digitdesk.gui.widgets.train_form import TrainForm
 from digitdesk.core.trainhistory import TrainHistory, epoch_line, format_duration
@@ -51,17 +54,18 @@ class TrainTab(QWidget):
     evaluated = Signal(object)  # the Evaluation of the run just tested (results shown)
 
     def __init__(self, store: "ModelStore | None" = None, collector: "SampleCollector | None" = None,
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, runs: RunStore | None = None):
         super().__init__(parent)
         self.setObjectName("trainTab")
         self._store, self._collector = store, collector
+        self.runs = runs if runs is not None else RunStore()  # where every run is kept, listed on the Runs page
         self._rec: Recognizer | None = None
         self._closed = False
         self.history = TrainHistory()
         self.outcome: TrainOutcome | None = None
         self.evaluation = None
         self.saved: ModelInfo | None = None
-        self.session = TrainSession(self)
+        self.session = TrainSession(self, self.runs)
         self.session.log.connect(self.append_log)
         self.session.finished.connect(self._on_finished)
         self.session.failed.connect(self._on_failed)
@@ -144,7 +148,7 @@ class TrainTab(QWidget):
         return self.stop_bar
 
     def _build_views(self) -> QTabWidget:
-        """Progress (the live plot and the log) and Results, as two tabs."""
+        """Progress (the live plot and the log), Results and Runs (every kept run), as tabs."""
         self.plot = LivePlot()
         self.plot.setObjectName("livePlot")
         self.plot.set_epochs(self.form.epochs_spin.value())
@@ -174,6 +178,10 @@ class TrainTab(QWidget):
         results_scroll.setWidgetResizable(True)
         results_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.views.addTab(results_scroll, "Results")
+        self.runs_view = RunsView(self.runs)
+        self.runs_view.status.connect(self.status)
+        self.views.addTab(self.runs_view, "Runs")
+        self.views.currentChanged.connect(lambda i: self.views.widget(i) is self.runs_view and self.runs_view.refresh())
         return self.views
 
     # Public API -----------------------------------------------------------------------------
@@ -241,9 +249,11 @@ class TrainTab(QWidget):
 
     def save_state(self, settings: Settings) -> None:
         self.form.save_state(settings)
+        self.runs_view.save_state(settings.group("runs"))
 
     def restore_state(self, settings: Settings) -> None:
         self.form.restore_state(settings)
+        self.runs_view.restore_state(settings.group("runs"))
 
     # The run ----------------------------------------------------------------------------------
 
@@ -308,6 +318,7 @@ class TrainTab(QWidget):
             self.progress.setValue(PROGRESS_STEPS)
         if self.outcome is None:
             self.status_label.setText("Ready.")
+        self.runs_view.refresh()  # the run just kept (finished, stopped or failed)
 
     @Slot()
     def keep_stopped(self) -> None:
@@ -342,7 +353,7 @@ class TrainTab(QWidget):
         self.results.set_busy(True)
         self.results.set_saved("Saving…")
         self._jobs.submit(self._store.add, self.outcome.result.model, self.evaluation.metadata, name,
-                          tag=("save", use))
+                          tag=("save", use, getattr(self.outcome.result, "recorder", None)))
 
     def export_dialog(self) -> None:
         name = self.results.name()
@@ -359,7 +370,8 @@ class TrainTab(QWidget):
         path = str(path) if str(path).endswith(".keras") else f"{path}.keras"
         meta = {**self.evaluation.metadata, "name": self.results.name()}
         self.results.set_busy(True)
-        self._jobs.submit(save_model, self.outcome.result.model, path, meta, tag=("export", path))
+        self._jobs.submit(save_model, self.outcome.result.model, path, meta,
+                          tag=("export", path, getattr(self.outcome.result, "recorder", None)))
 
     @Slot(object, object)
     def _on_job_done(self, tag: Any, value: Any) -> None:
@@ -376,10 +388,12 @@ class TrainTab(QWidget):
             self.append_log(f"Test accuracy {acc:.2%} on {value.test_source}.")
             self.status.emit(f"Training done: test accuracy {acc:.2%}")
             self.evaluated.emit(value)
+            self.runs_view.refresh()  # its test metrics
         elif kind == "save":
             self.saved = value
             self.results.set_busy(False)
             self.results.set_saved(f"Saved as “{value.name}” in your models.")
+            self._record_model(tag[2], value.path)
             self.modelSaved.emit(value)
             self.status.emit(f"Saved the model “{value.name}”")
             if tag[1]:
@@ -387,7 +401,18 @@ class TrainTab(QWidget):
         elif kind == "export":
             self.results.set_busy(False)
             self.results.set_saved(f"Exported to {tag[1]}")
+            self._record_model(tag[2], tag[1])
             self.status.emit(f"Exported {os.path.basename(tag[1])}")
+
+    def _record_model(self, recorder, path: str | os.PathLike) -> None:
+        """Keep in the run where its model was saved (the last save or export wins)."""
+        if recorder is None or recorder.store is None or recorder.gone:
+            return
+        try:
+            recorder.store.set_model(recorder.id, path)
+        except RunError:  # deleted on the Runs page meanwhile: not brought back
+            log.info("run %s not updated with its model", recorder.id, exc_info=True)
+        self.runs_view.refresh()
 
     @Slot(object, object)
     def _on_job_failed(self, tag: Any, exc: Exception) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal
 
 from digitdesk.gui.workers.recognition import describe_error
+from digitdesk.core.runs import RunStore
 from digitdesk.core.trainrequest import SOURCES, TrainData, TrainRequest, load_data, run_training
 from digitdesk.gui.workers.run import RunThread, RunWorker
 
@@ -41,9 +42,11 @@ class TrainWorker(RunWorker):
     finished = Signal(object)  # the TrainOutcome (also after Stop); not sent when aborted
     failed = Signal(str)  # why the run could not happen, for a person
 
-    def __init__(self, request: TrainRequest, buffer: deque, base_model=None, base_name: str | None = None):
+    def __init__(self, request: TrainRequest, buffer: deque, base_model=None, base_name: str | None = None,
+                 runs: RunStore | None = None):
         super().__init__()
         self.request, self.base_model, self.base_name = request, base_model, base_name
+        self.runs = runs  # where the run is kept (None: the per-user runs store)
         self.buffer = buffer  # Progress reports for the GUI thread (deque: thread-safe append/popleft)
         self.aborted = False
         self.batches = 0  # batch reports so far
@@ -89,7 +92,7 @@ class TrainWorker(RunWorker):
             base = self.base_model
             if hasattr(base, "keras_model"):  # a Recognizer: read through LiteRT, trained with Keras
                 base = base.keras_model()
-            result = run_training(req, data, base, self._report, self.stopping)
+            result = run_training(req, data, base, self._report, self.stopping, runs=self.runs)
             if not self.aborted:
                 after = None if self.batches_at_stop is None else self.batches - self.batches_at_stop
                 self.finished.emit(TrainOutcome(req, data, result, self.base_name, after))
@@ -107,9 +110,10 @@ class TrainSession(RunThread):
     failed = Signal(str)  # a person's message
     ended = Signal()  # the thread has stopped
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, runs: RunStore | None = None):
         super().__init__("trainer", parent)
         self._buffer: deque = deque()
+        self.runs = runs  # where each run is kept (None: the per-user runs store)
 
     @property
     def worker(self) -> TrainWorker | None:
@@ -131,7 +135,7 @@ class TrainSession(RunThread):
         if self.running:
             raise RuntimeError("a training run is already going")
         self._buffer = deque()
-        worker = TrainWorker(request, self._buffer, base_model, base_name)
+        worker = TrainWorker(request, self._buffer, base_model, base_name, self.runs)
         worker.log.connect(self.log)
         worker.finished.connect(self.finished)
         worker.failed.connect(self.failed)
