@@ -170,7 +170,7 @@ def threshold(ink: np.ndarray, plain: bool = False) -> tuple[np.ndarray, np.ndar
         return np.zeros_like(u8), np.zeros_like(u8)
     paper, noise = _paper_noise(u8)
     if noise >= SMOOTH_ABOVE:  # noisy paper: measure on the ink lightly smoothed (clean images stay crisp)
-        u8 = ink_u8(cv2.GaussianBlur(ink, (0, 0), 1.0))
+        u8 = ink_u8(cv2.GaussianBlur(ink, (0, 0), float(np.clip(noise / SMOOTH_ABOVE, 1.0, 2.0))))
         paper, noise = _paper_noise(u8)
     if plain:
         otsu = float(cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0])

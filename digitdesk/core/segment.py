@@ -103,11 +103,13 @@ def segment(image: np.ndarray, keep_stages: bool = False,
     plain = dark_ink is not None  # a canvas: no sheet, no print, no sensor noise
     if not plain:
         gray = denoised(gray)
+    if surface is not None:
+        gray, surface = surface.grown(gray)
     h, w = gray.shape
     min_area = max(4, int(h * w * 2e-5))
     check()
-    if dark_ink is None:
-        dark_ink = page_ink_is_dark(gray) or looks_written_dark(gray)
+    if dark_ink is None:  # a surface is brighter than its surround: paper, with dark writing on it
+        dark_ink = surface is not None or page_ink_is_dark(gray) or looks_written_dark(gray)
     if plain:  # a canvas's paper is its background, the same everywhere
         ink = np.asarray(gray, np.float32) * np.float32(1 / 255)
         ink = 1.0 - ink if dark_ink else ink

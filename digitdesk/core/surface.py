@@ -19,6 +19,8 @@ MAX_AREA = 0.985  # of the image: a region this large is the whole picture (no s
 MIN_STEP = 28  # grey levels between the surface and its surround
 MIN_SURROUND = 0.015  # of the image outside the surface (a strip of desk at one edge counts)
 MIN_SOLIDITY = 0.88  # area over convex hull area: a sheet is convex, a patch of light is not
+MIN_FLAT_SIDE = 640  # a flattened surface is at least this large (longer side)...
+MAX_GROW = 2.5  # ...but grown at most this much
 MIN_EDGE = 0.12  # the step across the outline per pixel, over the whole step: an edge, not a light fall-off
 
 
@@ -35,6 +37,19 @@ class Surface:
         """The surface alone, warped flat."""
         return cv2.warpPerspective(gray, self.matrix, self.size, flags=cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_REPLICATE)
+
+    def grown(self, flat: np.ndarray) -> tuple[np.ndarray, "Surface"]:
+        """A flattened surface small in the frame (a card held up to a webcam) made larger, so
+        that its strokes are a few pixels wide for the stroke measures; with the surface whose
+        matrix maps the image onto it. Done after noise filtering, which works on the pixels as
+        the camera took them. Unchanged when the surface is large enough."""
+        grow = min(MAX_GROW, MIN_FLAT_SIDE / max(self.size))
+        if grow <= 1:
+            return flat, self
+        size = (int(round(self.size[0] * grow)), int(round(self.size[1] * grow)))
+        scale = np.diag([size[0] / self.size[0], size[1] / self.size[1], 1.0])
+        return (cv2.resize(flat, size, interpolation=cv2.INTER_LINEAR),
+                Surface(self.outline, scale @ self.matrix, size))
 
 
 def _order(quad: np.ndarray) -> np.ndarray:
@@ -78,20 +93,34 @@ def _edge_strength(level: np.ndarray, contour: np.ndarray, step: float) -> float
 def _outline_clear(small: np.ndarray, level: np.ndarray, quad: np.ndarray) -> bool:
     """Whether the four sides run clear of the writing where they are inside the image (a sheet's
     edge does not cut through strokes; the edge of a patch of light or shadow does), and at
-    least one side is inside it."""
+    least one side is inside it. A stroke cut by the outline shows as ink just inside it and
+    ink just outside it; writing that comes close to a sheet's edge has only the first."""
     h, w = small.shape
     centre = quad.mean(axis=0)
-    inset = centre + (quad - centre) * (1 - 5 / max(8.0, float(np.linalg.norm(quad - centre, axis=1).min())))
+    reach = max(8.0, float(np.linalg.norm(quad - centre, axis=1).min()))
     t = np.linspace(0.0, 1.0, 60, endpoint=False)[:, None]
-    pts = np.concatenate([inset[i] + t * (inset[(i + 1) % 4] - inset[i]) for i in range(4)])  # just inside
-    x, y = np.round(pts[:, 0]).astype(int), np.round(pts[:, 1]).astype(int)
-    inner = (x > 2) & (x < w - 3) & (y > 2) & (y < h - 3)
+
+    def ring(offset: float) -> tuple[np.ndarray, np.ndarray]:
+        corners = centre + (quad - centre) * (1 + offset / reach)
+        pts = np.concatenate([corners[i] + t * (corners[(i + 1) % 4] - corners[i]) for i in range(4)])
+        return np.round(pts[:, 0]).astype(int), np.round(pts[:, 1]).astype(int)
+
+    near = cv2.erode(cv2.medianBlur(small, 5), np.ones((3, 3), np.uint8))  # the darkest around each point, noise aside
+
+    def on_ink(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return near[y, x].astype(np.int16) < level[y, x].astype(np.int16) - MIN_STEP
+
+    (xi, yi), (xo, yo) = ring(-5.0), ring(4.0)  # just inside, just outside
+    inner = (xi > 2) & (xi < w - 3) & (yi > 2) & (yi < h - 3)
     if inner.sum() < 30:
         return False  # the whole picture
-    x, y = x[inner], y[inner]
-    near = cv2.erode(cv2.medianBlur(small, 5), np.ones((3, 3), np.uint8))  # the darkest around each point, noise aside
-    on_ink = near[y, x].astype(np.int16) < level[y, x].astype(np.int16) - MIN_STEP
-    return int(on_ink.sum()) <= 1
+    outer = inner & (xo >= 0) & (xo < w) & (yo >= 0) & (yo < h)
+    cut = np.zeros(len(xi), bool)
+    cut[inner] = on_ink(xi[inner], yi[inner])
+    crossing = np.zeros(len(xi), bool)
+    crossing[outer] = on_ink(xo[outer], yo[outer])
+    cut &= crossing | ~outer
+    return int(cut.sum()) <= 1
 
 
 def _candidate(level: np.ndarray, t: float, k: int, small: np.ndarray) -> tuple[float, np.ndarray] | None:

@@ -158,3 +158,43 @@ def test_rows_of_small_digits_are_writing_not_rules(tmp_path):
     regions = segment(page).regions
     assert len(regions) >= 0.9 * 6 * 60, len(regions)
     assert max(r.line for r in regions) == 5
+
+
+def _card_in_dim_room(text_x: int = 8) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A small grey card (a sheet in dim light: grey 115-135, under the 150 of paper in daylight) held
+    up in a dark room, "4071" written from ``text_x`` px off its left edge; and the card's box."""
+    frame = np.full((480, 640, 3), 50, np.uint8)
+    x0, y0, w, h = 210, 150, 230, 150
+    yy, xx = np.mgrid[0:h, 0:w]
+    light = 135 - 20 * np.hypot((xx - w / 2) / (w / 2), (yy - h / 2) / (h / 2)) / np.sqrt(2)  # lit in the middle
+    card = np.repeat(light[..., None], 3, axis=2).astype(np.uint8)
+    cv2.putText(card, "4071", (text_x, 95), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (40, 40, 40), 3, cv2.LINE_AA)
+    frame[y0:y0 + h, x0:x0 + w] = card
+    return _noisy(frame, 3.0), (x0, y0, w, h)
+
+
+def test_a_dim_card_with_writing_near_its_edge_is_found_and_read_dark(recognizer):
+    """Writing that comes close to the card's edge does not cross it (the outline check looks on
+    both sides of the edge), and ink on a found surface is dark, however dim the light."""
+    frame, (x0, y0, w, h) = _card_in_dim_room()
+    assert find_surface(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)) is not None
+    reading = recognizer.read(frame)
+    assert reading.text == "4071"
+    for d in reading.digits:  # boxes in frame pixels, on the card
+        bx, by, bw, bh = d.box
+        assert x0 <= bx and bx + bw <= x0 + w and y0 <= by and by + bh <= y0 + h
+
+
+def test_a_small_surface_is_read_larger():
+    """A card small in the frame is flattened larger (to MIN_FLAT_SIDE pixels, or MAX_GROW times),
+    and the matrix maps the frame onto the grown picture."""
+    from digitdesk.core import surface as surface_module
+
+    frame, (x0, y0, w, h) = _card_in_dim_room()
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    surface = find_surface(gray)
+    flat, grown = surface.grown(surface.flatten(gray))
+    expected = min(surface_module.MIN_FLAT_SIDE, surface_module.MAX_GROW * max(surface.size))
+    assert max(grown.size) == pytest.approx(expected, abs=1) and flat.shape[::-1] == grown.size
+    centre = cv2.perspectiveTransform(np.float32([[[x0 + w / 2, y0 + h / 2]]]), grown.matrix)[0, 0]
+    assert np.abs(centre - np.float32(grown.size) / 2).max() < 0.05 * max(grown.size)
