@@ -188,7 +188,8 @@ def typical_height(blobs: list[Blob]) -> float:
     return float(np.median([h for h in heights if h >= 0.5 * tallest]))
 
 
-def merge_strokes(blobs: list[Blob], should_stop: Callable[[], bool] | None = None) -> list[Blob]:
+def merge_strokes(blobs: list[Blob], should_stop: Callable[[], bool] | None = None,
+                  digit_h: float | None = None) -> list[Blob]:
     """Merge the strokes of each digit; the blobs left, largest area first.
 
     The rule: sort by area (largest first, ties kept in their current order), merge the first
@@ -201,7 +202,7 @@ def merge_strokes(blobs: list[Blob], should_stop: Callable[[], bool] | None = No
     """
     if not blobs:
         return blobs
-    typical_h = typical_height(blobs)
+    typical_h = max(typical_height(blobs), digit_h or 0.0)
     reach_x, reach_y = 0.1 * typical_h, 1.5 * typical_h
     cell = max(1.0, reach_y)
     live: dict[int, Blob] = {}  # id -> blob; the sort key is (-area, id)

@@ -155,7 +155,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
         if (bw > 0.9 * w and bh > 0.9 * h) or (bw >= 0.6 * w and bh < bw / 12) or (bh >= 0.8 * h and bw < bh / 20 and (x < w // 8 or x + bw > w - w // 8)):
             continue  # page border or a ruled line
         blobs.append(Blob(x, y, x + bw, y + bh, [i], area))
-    blobs = merge_strokes(drop_frames(blobs, h * w), should_stop)
+    blobs = merge_strokes(drop_frames(blobs, h * w), should_stop, None if plain else _joined_height(binary, sw, min_area))
     blobs = drop_dashes(drop_edge_slivers(blobs, w, h))
     if blobs:
         typical_h = typical_height(blobs)
@@ -205,6 +205,23 @@ def segment(image: np.ndarray, keep_stages: bool = False,
                                                       borderValue=(0, 0, 0) if key in ("ink", "binary") else (255, 255, 255))
     outline = None if surface is None else (surface.outline / scale).astype(np.float32)
     return Segmentation(regions, stages, outline)
+
+
+def _joined_height(binary: np.ndarray, stroke: float | None, min_area: int) -> float | None:
+    """The digits' height with the gaps of a skipping pen closed: the typical height of the marks,
+    no wider than tall, once the pieces within a stroke width (2-4 px) of each other are joined;
+    None if fewer than two."""
+    r = int(round(min(4.0, max(2.0, stroke or 2.0))))
+    joined = cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    n, _labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    w, h = stats[1:, cv2.CC_STAT_WIDTH] - 2 * r, stats[1:, cv2.CC_STAT_HEIGHT] - 2 * r
+    # One digit each: marks wider than tall are digits run together (a row, or rows of a block).
+    single = (stats[1:, cv2.CC_STAT_AREA] >= min_area) & (h > 0) & (w <= 1.2 * h)
+    heights = [int(v) for v in h[single]]
+    if len(heights) < 2:
+        return None
+    tallest = float(np.percentile(heights, 90))
+    return float(np.median([v for v in heights if v >= 0.5 * tallest]))
 
 
 def _draw_outline(gray: np.ndarray, surface: Surface) -> np.ndarray:

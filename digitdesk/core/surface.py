@@ -19,6 +19,7 @@ MAX_AREA = 0.985  # of the image: a region this large is the whole picture (no s
 MIN_STEP = 28  # grey levels between the surface and its surround
 MIN_SURROUND = 0.015  # of the image outside the surface (a strip of desk at one edge counts)
 MIN_SOLIDITY = 0.88  # area over convex hull area: a sheet is convex, a patch of light is not
+CLEAR_STEP = 80  # grey levels: a surround this much darker is no shadow (see _outline_clear)
 MIN_FLAT_SIDE = 640  # a flattened surface is at least this large (longer side)...
 MAX_GROW = 2.5  # ...but grown at most this much
 MIN_EDGE = 0.12  # the step across the outline per pixel, over the whole step: an edge, not a light fall-off
@@ -90,11 +91,14 @@ def _edge_strength(level: np.ndarray, contour: np.ndarray, step: float) -> float
     return float(np.median(grad[pts[inner, 1], pts[inner, 0]])) / max(step, 1.0)
 
 
-def _outline_clear(small: np.ndarray, level: np.ndarray, quad: np.ndarray) -> bool:
+def _outline_clear(small: np.ndarray, level: np.ndarray, quad: np.ndarray, step: float) -> bool:
     """Whether the four sides run clear of the writing where they are inside the image (a sheet's
     edge does not cut through strokes; the edge of a patch of light or shadow does), and at
-    least one side is inside it. A stroke cut by the outline shows as ink just inside it and
-    ink just outside it; writing that comes close to a sheet's edge has only the first."""
+    least one side is inside it. Against a surround much darker than the surface (``step`` of
+    CLEAR_STEP or more: a sheet before a dim room or a dark desk, not a shadow on paper), a
+    stroke counts as cut only with ink just outside the outline too: writing may come close to
+    a sheet's edge. In a shadow the strokes outside show too faintly to tell, so there any ink
+    just inside counts."""
     h, w = small.shape
     centre = quad.mean(axis=0)
     reach = max(8.0, float(np.linalg.norm(quad - centre, axis=1).min()))
@@ -119,7 +123,8 @@ def _outline_clear(small: np.ndarray, level: np.ndarray, quad: np.ndarray) -> bo
     cut[inner] = on_ink(xi[inner], yi[inner])
     crossing = np.zeros(len(xi), bool)
     crossing[outer] = on_ink(xo[outer], yo[outer])
-    cut &= crossing | ~outer
+    if step >= CLEAR_STEP:
+        cut &= crossing | ~outer
     return int(cut.sum()) <= 1
 
 
@@ -155,7 +160,7 @@ def _candidate(level: np.ndarray, t: float, k: int, small: np.ndarray) -> tuple[
     if edge < MIN_EDGE:
         return None
     quad = _quad_of(contour)
-    if quad is None or not _outline_clear(small, level, quad):
+    if quad is None or not _outline_clear(small, level, quad, step):
         return None
     return edge * solidity * area ** 0.25, quad
 

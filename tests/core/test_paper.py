@@ -163,7 +163,7 @@ def test_rows_of_small_digits_are_writing_not_rules(tmp_path):
 def _card_in_dim_room(text_x: int = 8) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """A small grey card (a sheet in dim light: grey 115-135, under the 150 of paper in daylight) held
     up in a dark room, "4071" written from ``text_x`` px off its left edge; and the card's box."""
-    frame = np.full((480, 640, 3), 50, np.uint8)
+    frame = np.full((480, 640, 3), 30, np.uint8)  # much darker than the card: no shadow on paper
     x0, y0, w, h = 210, 150, 230, 150
     yy, xx = np.mgrid[0:h, 0:w]
     light = 135 - 20 * np.hypot((xx - w / 2) / (w / 2), (yy - h / 2) / (h / 2)) / np.sqrt(2)  # lit in the middle
