@@ -25,7 +25,7 @@ from digitdesk.core.preprocess import PREPROCESS_VERSION
 
 if TYPE_CHECKING:
     from digitdesk.core.data import Dataset
-    from digitdesk.core.modelstore import ModelStore
+    from digitdesk.core.modelstore import ModelInfo, ModelStore
 
 MIN_MEMBERS = 2
 Progress = Callable[[int, int, str], None]  # steps done, steps in all, what is being done
@@ -76,6 +76,19 @@ def load_members(paths: list[str | os.PathLike]) -> list[Member]:
         raise ModelError(f"these models expect differently framed digits (preprocessing versions {listed}); "
                          "an ensemble needs models of one version")
     return members
+
+
+def store_members_problem(models: "list[ModelInfo]") -> str | None:
+    """Why these listed models cannot make an ensemble, in a sentence (None if they can)."""
+    if len(models) < MIN_MEMBERS:
+        return f"An ensemble needs at least {MIN_MEMBERS} models: select them with Ctrl+click."
+    for m in models:
+        if m.broken:
+            return f"“{m.name}” cannot be part of an ensemble: {m.broken}"
+        if m.reading_only:
+            return (f"“{m.name}” is a LiteRT (.tflite) model: it reads digits but cannot be part of an ensemble, "
+                    "which is built from .keras models.")
+    return None
 
 
 def _probe() -> np.ndarray:
@@ -172,6 +185,15 @@ def make_ensemble(members: list[Member], out: str | os.PathLike, test: Split | N
     return EnsembleResult(out, members, member_reports, rep, meta)
 
 
+def _mnist() -> "Dataset":
+    """MNIST as the Train tab finds it (its DataError says what to do when it is nowhere)."""
+    import dataclasses
+
+    from digitdesk.core.trainrequest import load_mnist_default
+
+    return dataclasses.replace(load_mnist_default(), source="MNIST")
+
+
 def ensemble_into_store(store: "ModelStore", paths: list[str | os.PathLike], name: str,
                         load_test: "Callable[[], Dataset] | None" = None,
                         should_stop: Callable[[], bool] | None = None,
@@ -199,9 +221,7 @@ def ensemble_into_store(store: "ModelStore", paths: list[str | os.PathLike], nam
     done += len(members) - 1  # loading them was one step per model
     step("loading the test images")
     raise_if_stopped(should_stop, "the ensemble")
-    if load_test is None:
-        from digitdesk.core.trainrequest import load_mnist_default as load_test
-    dataset = load_test()
+    dataset = load_test() if load_test is not None else _mnist()
     ensemble = build_ensemble([m.model for m in members], name="ensemble")
     member_reports, rep = _test_reports(members, ensemble, dataset.test, should_stop, step)
     step("saving")
