@@ -136,7 +136,8 @@ def test_cancel_stops_before_anything_is_added(window, qtbot, two, mnist):
     qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
     assert dialog.status_label.text() == "Stopping…"
     release.set()
-    qtbot.waitUntil(lambda: "Stopped" in dialog.status_label.text(), timeout=BUILD_TIMEOUT)
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=BUILD_TIMEOUT)
+    assert dialog.status_label.text() == "Stopped: nothing was added."
     assert names(window.store) == ["alpha", "beta"] and dialog.result is None
     dialog.close()
 
