@@ -332,6 +332,11 @@ class ModelsTab(QWidget):
                          + (f", early stopping after {c['early_stopping']} epochs" if c.get("early_stopping") else ""))
         if info.data:
             lines.append(f"Data: {html.escape(str(info.data))}")
+        members = [x for x in m.get("members") or [] if isinstance(x, dict)]
+        if members:  # an ensemble: what it averages
+            lines.append("Averages " + ", ".join(
+                html.escape(str(x.get("name"))) + (f" ({x['test_accuracy']:.2%})" if isinstance(x.get("test_accuracy"), float) else "")
+                for x in members))
         return "<br>".join(lines)
 
     # Actions ---------------------------------------------------------------------------------

@@ -45,8 +45,7 @@ def test_two_selected_models_make_an_ensemble_that_averages_them_and_can_be_made
     window.tabs.setCurrentWidget(tab)
     tab.refresh()
     click_rows(qtbot, tab, [m.id for m in two])
-    assert [m.id for m in tab.selected_models()] == sorted(m.id for m in two) or \
-        {m.id for m in tab.selected_models()} == {m.id for m in two}
+    assert {m.id for m in tab.selected_models()} == {m.id for m in two}
     assert tab.ensemble_button.isEnabled() and not tab.rename_button.isEnabled()
     qtbot.mouseClick(tab.ensemble_button, Qt.MouseButton.LeftButton)
     dialog = tab.ensemble_dialog
@@ -67,6 +66,9 @@ def test_two_selected_models_make_an_ensemble_that_averages_them_and_can_be_made
     assert cells == [f"{r.accuracy:.2%}" for r in [*result.member_reports, result.report]]
     assert "10,000 test images of MNIST" in dialog.status_label.text()
     assert info.test_accuracy == pytest.approx(result.report.accuracy, abs=1e-6)
+    first, second = [n for n, _p in dialog.members]  # in the list's order
+    assert {first, second} == {"alpha", "beta"}
+    assert f"Averages {first} ({cells[0]}), {second} ({cells[1]})" in tab.details.text()
     # its probabilities are the members' average
     x = mnist.test.images[:32]
     each = [Recognizer.load(m.path).classify(x) for m in two]
@@ -158,8 +160,7 @@ def test_the_runs_page_makes_an_ensemble_of_runs_with_saved_models(window, qtbot
     assert view.ensemble_button.isEnabled()
     qtbot.mouseClick(view.ensemble_button, Qt.MouseButton.LeftButton)
     dialog = tab.ensemble_dialog
-    assert [p for _n, p in dialog.members] == [two[0].path.resolve(), two[1].path.resolve()] or \
-        {p for _n, p in dialog.members} == {two[0].path.resolve(), two[1].path.resolve()}
+    assert {(n, p) for n, p in dialog.members} == {("run a", two[0].path.resolve()), ("run b", two[1].path.resolve())}
     with qtbot.waitSignal(tab.modelSaved, timeout=BUILD_TIMEOUT) as saved:
         qtbot.mouseClick(dialog.build_button, Qt.MouseButton.LeftButton)
     assert saved.args[0].architecture == "ensemble of 2 (tiny, tiny)"
