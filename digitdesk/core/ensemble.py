@@ -8,20 +8,27 @@ mode, meets the model contract, and gets a LiteRT twin like any other model.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from digitdesk import __version__
 from digitdesk.core.data import Split
-from digitdesk.core.errors import ModelError
+from digitdesk.core.errors import ModelError, raise_if_stopped
 from digitdesk.core.evaluate import Report, predict_proba, report
 from digitdesk.core.litert import TFLITE_SUFFIX
 from digitdesk.core.modelio import check_contract, load_model, now_iso, read_metadata, save_model
 from digitdesk.core.preprocess import PREPROCESS_VERSION
 
+if TYPE_CHECKING:
+    from digitdesk.core.data import Dataset
+    from digitdesk.core.modelstore import ModelInfo, ModelStore
+
 MIN_MEMBERS = 2
+Progress = Callable[[int, int, str], None]  # steps done, steps in all, what is being done
 
 
 @dataclass
@@ -46,6 +53,8 @@ class EnsembleResult:
     member_reports: list[Report | None]
     report: Report | None
     metadata: dict
+    model_id: str | None = None  # set when the ensemble was added to a ModelStore
+    test_source: str = ""  # the images it was tested on, in words
 
 
 def load_members(paths: list[str | os.PathLike]) -> list[Member]:
@@ -67,6 +76,19 @@ def load_members(paths: list[str | os.PathLike]) -> list[Member]:
         raise ModelError(f"these models expect differently framed digits (preprocessing versions {listed}); "
                          "an ensemble needs models of one version")
     return members
+
+
+def store_members_problem(models: "list[ModelInfo]") -> str | None:
+    """Why these listed models cannot make an ensemble, in a sentence (None if they can)."""
+    if len(models) < MIN_MEMBERS:
+        return f"An ensemble needs at least {MIN_MEMBERS} models: select them with Ctrl+click."
+    for m in models:
+        if m.broken:
+            return f"“{m.name}” cannot be part of an ensemble: {m.broken}"
+        if m.reading_only:
+            return (f"“{m.name}” is a LiteRT (.tflite) model: it reads digits but cannot be part of an ensemble, "
+                    "which is built from .keras models.")
+    return None
 
 
 def _probe() -> np.ndarray:
@@ -110,28 +132,26 @@ def build_ensemble(models: list, name: str = "ensemble"):
     return keras.Model(pixels, keras.layers.Average(name="average")(outputs), name=name)
 
 
-def _test_reports(members: list[Member], ensemble, test: Split | None) -> tuple[list[Report | None], Report | None]:
+def _test_reports(members: list[Member], ensemble, test: Split | None, should_stop=None,
+                  step: Callable[[str], None] = lambda _text: None) -> tuple[list[Report | None], Report | None]:
     if test is None or test.labels is None or len(test) == 0:
         return [None] * len(members), None
     reports = []
     for m in members:
+        step(f"testing {m.name}")
+        raise_if_stopped(should_stop, "the ensemble")
         probs = predict_proba(m.model, test.images)
         reports.append(report(test.labels, probs.argmax(axis=1), probs))
+    step("testing the ensemble")
+    raise_if_stopped(should_stop, "the ensemble")
     probs = predict_proba(ensemble, test.images)
     return reports, report(test.labels, probs.argmax(axis=1), probs)
 
 
-def make_ensemble(members: list[Member], out: str | os.PathLike, test: Split | None = None,
-                  data_source: str = "", name: str | None = None) -> EnsembleResult:
-    """Build the ensemble of ``members`` (from :func:`load_members`), test it and each member on
-    ``test`` (if labelled), and save it to ``out`` with its metadata and LiteRT twin."""
-    from digitdesk.core.twin import write_twin
-
-    out = Path(out)
-    ensemble = build_ensemble([m.model for m in members])
-    member_reports, rep = _test_reports(members, ensemble, test)
+def _metadata(members: list[Member], ensemble, member_reports: list[Report | None], rep: Report | None,
+              data_source: str, name: str) -> dict:
     meta = {
-        "name": name or out.stem,
+        "name": name,
         "architecture": f"ensemble of {len(members)} ({', '.join(str(m.metadata.get('architecture') or m.model.name) for m in members)})",
         "parameters": int(ensemble.count_params()),
         "members": [{"name": m.name, "file": str(m.path), "architecture": m.metadata.get("architecture"),
@@ -147,6 +167,67 @@ def make_ensemble(members: list[Member], out: str | os.PathLike, test: Split | N
     if rep is not None:
         meta["test_accuracy"] = round(rep.accuracy, 6)
         meta["test_report"] = rep.to_dict()
+    return meta
+
+
+def make_ensemble(members: list[Member], out: str | os.PathLike, test: Split | None = None,
+                  data_source: str = "", name: str | None = None) -> EnsembleResult:
+    """Build the ensemble of ``members`` (from :func:`load_members`), test it and each member on
+    ``test`` (if labelled), and save it to ``out`` with its metadata and LiteRT twin."""
+    from digitdesk.core.twin import write_twin
+
+    out = Path(out)
+    ensemble = build_ensemble([m.model for m in members])
+    member_reports, rep = _test_reports(members, ensemble, test)
+    meta = _metadata(members, ensemble, member_reports, rep, data_source, name or out.stem)
     save_model(ensemble, out, meta)
     write_twin(out, ensemble)
     return EnsembleResult(out, members, member_reports, rep, meta)
+
+
+def _mnist() -> "Dataset":
+    """MNIST as the Train tab finds it (its DataError says what to do when it is nowhere)."""
+    import dataclasses
+
+    from digitdesk.core.trainrequest import load_mnist_default
+
+    return dataclasses.replace(load_mnist_default(), source="MNIST")
+
+
+def ensemble_into_store(store: "ModelStore", paths: list[str | os.PathLike], name: str,
+                        load_test: "Callable[[], Dataset] | None" = None,
+                        should_stop: Callable[[], bool] | None = None,
+                        on_progress: Progress | None = None) -> EnsembleResult:
+    """Load the models at ``paths``, test each and their ensemble on the test split of
+    ``load_test()`` (default: MNIST, found as the Train tab finds it) and add the ensemble to
+    ``store`` as ``name`` (its LiteRT twin is left to the caller). ``should_stop`` is checked
+    between the steps (``Cancelled`` once true); ``on_progress(done, total, text)`` before each."""
+    name = name.strip()
+    if not name:
+        raise ModelError("the ensemble needs a name")
+    total, done = 2 * len(paths) + 3, 0
+
+    def step(text: str) -> None:
+        nonlocal done
+        if on_progress is not None:
+            on_progress(done, total, text)
+        done += 1
+
+    step("loading the models")
+    raise_if_stopped(should_stop, "the ensemble")
+    members = load_members(paths)
+    for m in members:
+        check_member(m.model, f"{m.name} ({m.path.name})")
+    done += len(members) - 1  # loading them was one step per model
+    step("loading the test images")
+    raise_if_stopped(should_stop, "the ensemble")
+    dataset = load_test() if load_test is not None else _mnist()
+    ensemble = build_ensemble([m.model for m in members], name="ensemble")
+    member_reports, rep = _test_reports(members, ensemble, dataset.test, should_stop, step)
+    step("saving")
+    raise_if_stopped(should_stop, "the ensemble")
+    info = store.add(ensemble, _metadata(members, ensemble, member_reports, rep, dataset.source, name), name)
+    if on_progress is not None:
+        on_progress(total, total, "done")
+    test_source = f"{len(dataset.test):,} test images of {dataset.source}" if dataset.test is not None else ""
+    return EnsembleResult(info.path, members, member_reports, rep, info.metadata, info.id, test_source)

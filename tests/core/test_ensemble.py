@@ -114,3 +114,31 @@ def test_errors(tmp_path, members):
         load_members([members[0], other])
     with pytest.raises(ModelError, match="member 2: not a Keras model"):
         build_ensemble([load_members(members)[0].model, object()])
+
+
+def test_an_ensemble_goes_into_my_models_tested_step_by_step_and_stops_on_request(tmp_path, members, mnist):
+    from digitdesk.core.data import Dataset
+    from digitdesk.core.ensemble import ensemble_into_store
+    from digitdesk.core.errors import Cancelled
+    from digitdesk.core.modelstore import ModelStore
+    from digitdesk.core.recognizer import Recognizer
+
+    test = Split(mnist.test.images[:200], mnist.test.labels[:200])
+    store, steps = ModelStore(tmp_path / "home"), []
+    result = ensemble_into_store(store, members, "my pair", lambda: Dataset(test, test, "MNIST"),
+                                 on_progress=lambda done, total, text: steps.append((done, total, text)))
+    info = store.get(result.model_id)
+    assert info.name == "my pair" and info.architecture == "ensemble of 2 (tiny, tiny)"
+    assert info.test_accuracy == pytest.approx(result.report.accuracy, abs=1e-6)
+    assert [d for d, _t, _x in steps] == sorted(d for d, _t, _x in steps) and steps[-1][:2] == (7, 7)
+    assert result.test_source == "200 test images of MNIST"
+    x = mnist.test.images[:16]
+    each = [Recognizer.load(p).classify(x) for p in members]
+    np.testing.assert_allclose(Recognizer.load(info.path).classify(x), (each[0] + each[1]) / 2, atol=1e-5)
+
+    with pytest.raises(Cancelled):
+        ensemble_into_store(store, members, "stopped", lambda: Dataset(test, test, "MNIST"),
+                            should_stop=lambda: len(steps) > 9, on_progress=lambda *a: steps.append(a))
+    assert [m.name for m in store.list()[1:]] == ["my pair"]  # nothing added
+    with pytest.raises(ModelError, match="at least 2"):
+        ensemble_into_store(store, members[:1], "one", lambda: Dataset(test, test, "MNIST"))

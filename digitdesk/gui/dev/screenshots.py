@@ -166,6 +166,7 @@ def _train_models_data(app, win, grab: Callable[[str], None]) -> None:
 
     tab.save_model("simple_cnn, 4 epochs on 12k MNIST")
     _wait_until(app, lambda: tab.saved is not None, 60)
+    _train_runs(app, win, grab)
     store = win.store
     store.add(build("tiny"), {"test_accuracy": 0.9412, "data": "MNIST", "epochs": 2, "architecture": "tiny"},
               "tiny quick test")
@@ -180,6 +181,44 @@ def _train_models_data(app, win, grab: Callable[[str], None]) -> None:
     win.tabs.setCurrentWidget(data)
     _wait_until(app, lambda: data.exploration is not None, 60)
     grab("data")
+
+
+def _example_run(store, name: str, accuracy: float, epochs: int, arch: str, parameters: int) -> str:
+    """Record a finished run through the real recorder (no training): its curves approach
+    ``accuracy``, its test report has that accuracy (the misread digits taken as the next one)."""
+    import numpy as np
+
+    from digitdesk.core.evaluate import report
+    from digitdesk.core.runrecord import RunRecorder
+    from digitdesk.core.training import Progress, TrainConfig, TrainResult
+
+    rng = np.random.default_rng(len(name))
+    labels = rng.integers(0, 10, 2000)
+    pred = labels.copy()
+    wrong = rng.choice(len(labels), round(len(labels) * (1 - accuracy)), replace=False)
+    pred[wrong] = (labels[wrong] + 1 + rng.integers(0, 3, len(wrong))) % 10
+    probs = np.full((len(labels), 10), 0.02)
+    probs[np.arange(len(labels)), pred] = 0.82
+    rec = RunRecorder.start(TrainConfig(arch=arch, epochs=epochs), "MNIST", 12_000, store, name=name,
+                            extra={"parameters": parameters})
+    for e in range(1, epochs + 1):
+        acc = accuracy - 0.25 / e
+        rec.add(Progress("epoch", e, epochs, 10, 10, 1.2 / e, acc - 0.01, 900.0, e * 3.0, 1e-3, 1.3 / e, acc))
+    rec.finish(TrainResult(model=None, history={}, stopped=False, cancelled=False, best_epoch=epochs,
+                           epochs_run=epochs, seconds=epochs * 3.0, samples_per_s=900.0, epochs_trained=epochs),
+               report(labels, pred, probs))
+    return rec.id
+
+
+def _train_runs(app, win, grab: Callable[[str], None]) -> None:
+    """The Train tab's Runs page: the run just trained beside two recorded ones, all selected."""
+    tab = win.train_tab
+    _example_run(tab.runs, "tiny baseline", 0.912, 3, "tiny", 7_018)
+    _example_run(tab.runs, "mlp, 5 epochs", 0.954, 5, "mlp", 109_386)
+    tab.views.setCurrentWidget(tab.runs_view)  # showing it refreshes it
+    tab.runs_view.select(tab.runs_view.row_ids())
+    app.processEvents()
+    grab("train-runs")
 
 
 def main(argv: list[str] | None = None) -> int:

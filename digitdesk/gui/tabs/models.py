@@ -1,6 +1,7 @@
 """Models tab: every model (the bundled one, read-only, and the user's) with its architecture,
 size, accuracy, data and date; broken files listed with the reason. Make active, rename,
-delete, import and export; the core ``ModelStore`` does the work.
+delete, import and export; the core ``ModelStore`` does the work. Two or more selected models make
+an ensemble (the Ensemble dialog).
 
 Longer than ~300 lines because a tab is one screen: its builders, its slots for the workers'
 results and its saved state stay together; the parts that stand alone are in ``gui/widgets``.
@@ -20,9 +21,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from digitdesk.core.errors import DigitdeskError
+from digitdesk.core.ensemble import MIN_MEMBERS, store_members_problem
 from digitdesk.core.modelstore import ModelInfo, ModelStore
 from digitdesk.gui.workers.recognition import describe_error
 from digitdesk.gui.widgets.cards import MessageBanner
+from digitdesk.gui.widgets.ensemble_dialog import EnsembleDialog
 from digitdesk.gui.widgets.theme import colors, css
 from digitdesk.gui.workers.threads import TaskRunner
 
@@ -90,7 +93,7 @@ class ModelsTab(QWidget):
 
     status = Signal(str)  # a short message for the status bar
     activateRequested = Signal(str)  # the id of the model to make active
-    modelImported = Signal(object)  # the ModelInfo of a model just imported
+    modelImported = Signal(object)  # the ModelInfo of a model just imported (or an ensemble just made)
 
     def __init__(self, store: ModelStore | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -102,6 +105,7 @@ class ModelsTab(QWidget):
         self._in_use: "Recognizer | None" = None  # None until the window says which model it uses
         self._filling = False
         self._confirm: QMessageBox | None = None
+        self.ensemble_dialog: EnsembleDialog | None = None
         self._io = TaskRunner("models-io", self)
         self._io.finished.connect(self._on_io_done)
         self._io.failed.connect(self._on_io_failed)
@@ -125,7 +129,7 @@ class ModelsTab(QWidget):
         self.table.setObjectName("modelsTable")
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # several: an ensemble
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed)
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)
@@ -149,8 +153,10 @@ class ModelsTab(QWidget):
                                           "Add a .keras model file to your models (it is checked first)")
         self.export_button = self._button("exportButton", "Export…", self.export_dialog, "Save a copy as a .keras file")
         self.refresh_button = self._button("refreshButton", "Refresh", self.refresh, "List the model files again")
+        self.ensemble_button = self._button("ensembleButton", "Ensemble…", self.ensemble_selected,
+                                            "Average the probabilities of the selected models in one new model")
         buttons = QHBoxLayout()
-        for b in (self.active_button, self.rename_button, self.delete_button):
+        for b in (self.active_button, self.rename_button, self.delete_button, self.ensemble_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         for b in (self.import_button, self.export_button, self.refresh_button):
@@ -195,7 +201,7 @@ class ModelsTab(QWidget):
     @Slot()
     def refresh(self) -> None:
         """List the models again (cheap: metadata and archive headers only)."""
-        selected = self.selected()
+        selected = [m.id for m in self.selected_models()]
         self.models = self.store.list()
         self.remembered_id = self.store.active().id
         self.active_id = self.remembered_id
@@ -230,12 +236,28 @@ class ModelsTab(QWidget):
         self._filling = False
         self.table.resizeColumnToContents(STATUS)
         self.table.setColumnWidth(STATUS, min(self.table.columnWidth(STATUS), STATUS_MAX))
-        self.select(selected.id if selected else self.active_id)
+        self.select_many(selected or [self.active_id])
         self._update_buttons()
 
     def selected(self) -> ModelInfo | None:
-        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
-        return self.models[rows[0].row()] if rows and rows[0].row() < len(self.models) else None
+        """The selected model when exactly one is selected."""
+        models = self.selected_models()
+        return models[0] if len(models) == 1 else None
+
+    def selected_models(self) -> list[ModelInfo]:
+        """The selected models, in the list's order."""
+        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows()) if self.table.selectionModel() else []
+        return [self.models[r] for r in rows if r < len(self.models)]
+
+    def select_many(self, model_ids: list[str]) -> None:
+        """Select these models (those still listed)."""
+        self.table.clearSelection()
+        mode = self.table.selectionMode()
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)  # selectRow adds a row
+        for row, info in enumerate(self.models):
+            if info.id in model_ids:
+                self.table.selectRow(row)
+        self.table.setSelectionMode(mode)
 
     def select(self, model_id: str) -> None:
         for row, info in enumerate(self.models):
@@ -253,7 +275,13 @@ class ModelsTab(QWidget):
         self.rename_button.setEnabled(stored)
         self.delete_button.setEnabled(stored)
         self.export_button.setEnabled(info is not None and not info.broken and info.id != OUTSIDE_ID)
-        self.details.setText(self._details_html(info) if info else "")
+        many = len(self.selected_models())
+        self.ensemble_button.setEnabled(many >= MIN_MEMBERS)
+        self.ensemble_button.setToolTip("Average the probabilities of the selected models in one new model"
+                                        if many >= MIN_MEMBERS else "Select two or more models (Ctrl+click) to "
+                                        "average their probabilities in one new model")
+        self.details.setText(self._details_html(info) if info else
+                             f"{many} models selected: Ensemble… averages them in one new model." if many else "")
 
     def _update_note(self) -> None:
         """Say so when this session uses another model than the one digitdesk starts with."""
@@ -304,6 +332,11 @@ class ModelsTab(QWidget):
                          + (f", early stopping after {c['early_stopping']} epochs" if c.get("early_stopping") else ""))
         if info.data:
             lines.append(f"Data: {html.escape(str(info.data))}")
+        members = [x for x in m.get("members") or [] if isinstance(x, dict)]
+        if members:  # an ensemble: what it averages
+            lines.append("Averages " + ", ".join(
+                html.escape(str(x.get("name"))) + (f" ({x['test_accuracy']:.2%})" if isinstance(x.get("test_accuracy"), float) else "")
+                for x in members))
         return "<br>".join(lines)
 
     # Actions ---------------------------------------------------------------------------------
@@ -410,7 +443,42 @@ class ModelsTab(QWidget):
     def export(self, model_id: str, path: str | os.PathLike) -> None:
         self._io.submit(self.store.export, model_id, path, tag=("export", str(path)))
 
+    def ensemble_selected(self) -> None:
+        """Open the Ensemble dialog for the selected models, or say why they cannot make one."""
+        models = self.selected_models()
+        problem = store_members_problem(models)
+        if problem:
+            self.banner.show_error(problem)
+            return
+        self.banner.clear_message()
+        self.open_ensemble([(m.name, m.path) for m in models])
+
+    def open_ensemble(self, members: list[tuple[str, Path]]) -> EnsembleDialog:
+        """Show the Ensemble dialog (not blocking) for ``members`` (name, ``.keras`` path)."""
+        if self.ensemble_dialog is not None:
+            self.ensemble_dialog.close()
+        dialog = EnsembleDialog(self.store, members, self)
+        dialog.built.connect(self._on_ensemble_built)
+        dialog.activateRequested.connect(self.make_active)
+        dialog.finished.connect(lambda _result: self._forget_ensemble_dialog(dialog))
+        self.ensemble_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _forget_ensemble_dialog(self, dialog: EnsembleDialog) -> None:
+        if self.ensemble_dialog is dialog:
+            self.ensemble_dialog = None
+        dialog.deleteLater()
+
+    def _on_ensemble_built(self, info: ModelInfo) -> None:
+        self.refresh()
+        self.select(info.id)
+        self.status.emit(f"Made the ensemble “{info.name}”")
+        self.modelImported.emit(info)  # the window makes its LiteRT twin
+
     def shutdown(self) -> None:
+        if self.ensemble_dialog is not None:
+            self.ensemble_dialog.close()  # stops its work at the next step
         self._io.shutdown()  # an import or export in progress finishes
 
     @Slot(object, object)

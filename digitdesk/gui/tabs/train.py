@@ -33,6 +33,7 @@ from digitdesk.core.trainhistory import TrainHistory, epoch_line, format_duratio
 from digitdesk.core.trainrequest import default_name, evaluate
 from digitdesk.gui.workers.training import TrainOutcome, TrainSession
 from digitdesk.gui.widgets.cards import MessageBanner
+from digitdesk.gui.widgets.ensemble_dialog import EnsembleDialog
 from digitdesk.gui.workers.threads import TaskRunner
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class TrainTab(QWidget):
         self.outcome: TrainOutcome | None = None
         self.evaluation = None
         self.saved: ModelInfo | None = None
+        self.ensemble_dialog: EnsembleDialog | None = None
         self.session = TrainSession(self, self.runs)
         self.session.log.connect(self.append_log)
         self.session.finished.connect(self._on_finished)
@@ -180,6 +182,7 @@ class TrainTab(QWidget):
         self.views.addTab(results_scroll, "Results")
         self.runs_view = RunsView(self.runs)
         self.runs_view.status.connect(self.status)
+        self.runs_view.ensembleRequested.connect(self.open_ensemble)
         self.views.addTab(self.runs_view, "Runs")
         self.views.currentChanged.connect(lambda i: self.views.widget(i) is self.runs_view and self.runs_view.refresh())
         return self.views
@@ -239,10 +242,31 @@ class TrainTab(QWidget):
     def shutdown(self) -> None:
         """Abort a run and stop every thread (window closing)."""
         self._closed = True
+        if self.ensemble_dialog is not None:
+            self.ensemble_dialog.close()  # stops its work at the next step
         self._status_timer.stop()
         self.plot.timer.stop()
         self.session.shutdown()
         self._jobs.shutdown()  # a save finishes; a test stops at its next check
+
+    @Slot(list)
+    def open_ensemble(self, members: list) -> None:
+        """The Ensemble dialog for the saved models of runs (name, path); it adds the ensemble to my models."""
+        if self._store is None or len(members) < 2:
+            return
+        if self.ensemble_dialog is not None:
+            self.ensemble_dialog.close()
+        dialog = EnsembleDialog(self._store, members, self)
+        dialog.built.connect(self.modelSaved)
+        dialog.activateRequested.connect(self.activateRequested)
+        dialog.finished.connect(lambda _result: self._forget_ensemble_dialog(dialog))
+        self.ensemble_dialog = dialog
+        dialog.open()
+
+    def _forget_ensemble_dialog(self, dialog: EnsembleDialog) -> None:
+        if self.ensemble_dialog is dialog:
+            self.ensemble_dialog = None
+        dialog.deleteLater()
 
     def append_log(self, line: str) -> None:
         self.log.appendPlainText(line)

@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox,
                                QPushButton, QSplitter, QStackedWidget, QStyle, QTableView, QVBoxLayout, QWidget)
 
+from digitdesk.core.ensemble import MIN_MEMBERS
 from digitdesk.core.errors import RunError
 from digitdesk.core.runcompare import COLUMNS, confusion, curves, rows
 from digitdesk.core.runs import RunEntry, RunStore, to_csv, to_markdown
@@ -30,6 +31,7 @@ class RunsView(QWidget):
     """Compare the kept training runs; refreshed by the Train tab when a run ends."""
 
     status = Signal(str)  # a short message for the status bar
+    ensembleRequested = Signal(list)  # (run name, saved .keras path) of the selected runs that have one
 
     def __init__(self, store: RunStore | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -62,12 +64,16 @@ class RunsView(QWidget):
         self.export_button = QPushButton("Export table…")
         self.export_button.setToolTip("Save the table as CSV or Markdown")
         self.export_button.clicked.connect(self.export_dialog)
+        self.ensemble_button = QPushButton("Ensemble…")
+        self.ensemble_button.setObjectName("runsEnsembleButton")
+        self.ensemble_button.clicked.connect(lambda: self.ensembleRequested.emit(self.selected_models()))
         self.count_label = QLabel()
         self.count_label.setObjectName("runsCount")
         row = QHBoxLayout()
         for b in (self.refresh_button, self.rename_button, self.delete_button, self.export_button):
             row.addWidget(b)
         row.addWidget(self.count_label, 1)
+        row.addWidget(self.ensemble_button)
         return row
 
     def _build_table(self) -> QTableView:
@@ -186,6 +192,16 @@ class RunsView(QWidget):
         model.select(selection, flags)
         self._on_selection()
 
+    def selected_models(self) -> list[tuple[str, Path]]:
+        """(name, path) of the selected runs whose saved ``.keras`` model is still there."""
+        found = []
+        for run_id in self.selected_ids():
+            entry = self.entries.get(run_id)
+            model = entry.record.get("model") if entry is not None and entry.record else None
+            if model and str(model).lower().endswith(".keras") and Path(model).is_file():
+                found.append((entry.name or run_id, Path(model)))
+        return found
+
     def _proxy_index(self, run_id: str, column: int = NAME) -> QModelIndex:
         ids = self.row_ids()
         return self.proxy.index(ids.index(run_id), column) if run_id in ids else QModelIndex()
@@ -220,6 +236,11 @@ class RunsView(QWidget):
         self.delete_button.setEnabled(bool(selected))
         self.rename_button.setEnabled(len(selected) == 1 and not self.entries[selected[0]].broken)
         self.export_button.setEnabled(any(not e.broken for e in self.entries.values()))
+        with_models = len(self.selected_models()) if selected else 0
+        self.ensemble_button.setEnabled(with_models >= MIN_MEMBERS)
+        self.ensemble_button.setToolTip(
+            "Average the probabilities of the selected runs' saved models in one new model" if with_models >= MIN_MEMBERS
+            else f"Select two or more runs whose model was saved ({with_models} of the selected have one)")
 
     # Rename, delete, export --------------------------------------------------------------------------
 
