@@ -215,7 +215,7 @@ def _train_runs(app, win, grab: Callable[[str], None]) -> None:
     tab = win.train_tab
     _example_run(tab.runs, "tiny baseline", 0.912, 3, "tiny", 7_018)
     _example_run(tab.runs, "mlp, 5 epochs", 0.954, 5, "mlp", 109_386)
-    tab.views.setCurrentWidget(tab.runs_view)  # showing it refreshes it
+    tab.views.setCurrentWidget(tab.runs_page)  # showing it refreshes it
     tab.runs_view.select(tab.runs_view.row_ids())
     app.processEvents()
     grab("train-runs")

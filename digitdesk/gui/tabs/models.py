@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox,
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -252,17 +252,18 @@ class ModelsTab(QWidget):
     def select_many(self, model_ids: list[str]) -> None:
         """Select these models (those still listed)."""
         self.table.clearSelection()
-        mode = self.table.selectionMode()
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)  # selectRow adds a row
+        rows = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
         for row, info in enumerate(self.models):
             if info.id in model_ids:
-                self.table.selectRow(row)
-        self.table.setSelectionMode(mode)
+                self.table.selectionModel().select(self.table.model().index(row, 0), rows)
 
     def select(self, model_id: str) -> None:
+        """Select this model alone (whatever modifier keys Qt believes are held: selectRow in an
+        extended selection would add to the selection with Ctrl or Shift)."""
         for row, info in enumerate(self.models):
             if info.id == model_id:
-                self.table.selectRow(row)
+                flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+                self.table.selectionModel().setCurrentIndex(self.table.model().index(row, 0), flags)
                 return
 
     def row_of(self, model_id: str) -> int:

@@ -183,8 +183,12 @@ class TrainTab(QWidget):
         self.runs_view = RunsView(self.runs)
         self.runs_view.status.connect(self.status)
         self.runs_view.ensembleRequested.connect(self.open_ensemble)
-        self.views.addTab(self.runs_view, "Runs")
-        self.views.currentChanged.connect(lambda i: self.views.widget(i) is self.runs_view and self.runs_view.refresh())
+        self.runs_page = QScrollArea()  # like Results: a narrow window scrolls the page, not the form away
+        self.runs_page.setWidget(self.runs_view)
+        self.runs_page.setWidgetResizable(True)
+        self.runs_page.setFrameShape(QFrame.Shape.NoFrame)
+        self.views.addTab(self.runs_page, "Runs")
+        self.views.currentChanged.connect(lambda i: self.views.widget(i) is self.runs_page and self.runs_view.refresh())
         return self.views
 
     # Public API -----------------------------------------------------------------------------

@@ -152,7 +152,7 @@ def test_the_runs_page_makes_an_ensemble_of_runs_with_saved_models(window, qtbot
     for run_id, info in zip(with_models, two):
         runs.set_model(run_id, info.path)
     window.tabs.setCurrentWidget(tab)
-    tab.views.setCurrentWidget(tab.runs_view)
+    tab.views.setCurrentWidget(tab.runs_page)
     view = tab.runs_view
     view.select([with_models[0], without])
     assert not view.ensemble_button.isEnabled()  # only one of them has a model

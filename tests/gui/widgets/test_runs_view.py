@@ -231,9 +231,9 @@ def test_sort_and_splitters_are_saved_and_restored(qtbot, store, make_view):
 
 def test_a_train_tab_run_is_listed_and_saving_its_model_records_the_path(window, qtbot):
     tab = window.train_tab
-    assert tab.views.tabText(tab.views.indexOf(tab.runs_view)) == "Runs"
+    assert tab.views.tabText(tab.views.indexOf(tab.runs_page)) == "Runs"
     configure(tab, epochs=1, max_train=1000, max_test=200)
-    tab.views.setCurrentWidget(tab.runs_view)
+    tab.views.setCurrentWidget(tab.runs_page)
     assert tab.runs_view.row_ids() == []
     tab.start()
     qtbot.waitUntil(lambda: tab.evaluation is not None, timeout=TRAIN_TIMEOUT)
