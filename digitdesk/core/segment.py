@@ -24,7 +24,8 @@ from digitdesk.core.ink import (MIN_DIGIT_PX, denoised, ink_u8, looks_written_da
 from digitdesk.core.marks import (Blob, components, drop_dashes, drop_edge_slivers, drop_frames, is_blot,
                                   merge_strokes, reading_order, split_wide, typical_height)
 from digitdesk.core.preprocess import frame_ink, to_gray
-from digitdesk.core.structure import fill_outlined, long_lines, remove_structure, rule_angle, writing_height
+from digitdesk.core.structure import (fill_outlined, long_lines, remove_boxes, remove_structure, rule_angle,
+                                      writing_height)
 from digitdesk.core.surface import Surface, find_surface
 
 WORK_SIDE = 1024  # images are analysed at most this large (longer side); boxes are scaled back
@@ -139,6 +140,8 @@ def segment(image: np.ndarray, keep_stages: bool = False,
         # rules looks like tall marks), sets how long a rule must be.
         digit_h = writing_height(cv2.subtract(binary, long_lines(cv2.bitwise_or(binary, faint))), spanning=False)
         binary, printed = remove_structure(binary, faint, ink_u8(cv2.GaussianBlur(ink, (0, 0), 1.0)), digit_h)
+        binary, boxes = remove_boxes(binary, sw, writing_height(binary))
+        printed = cv2.bitwise_or(printed, boxes)
     filled = binary if plain else fill_outlined(binary, writing_height(binary))
     if filled is not binary and binary.any():
         # The filled bodies get the writing's ink strength, out to the outline's inner edge.

@@ -16,6 +16,7 @@ MIN_RULE_FRACTION = 0.8  # before the writing is measured, a rule spans most of 
 MIN_RULE_SHARE = 0.2  # and even then a rule spans a fifth of the page (a thin pen's curve does not)
 MIN_RULE_PX = 40
 MIN_RULE_COVER = 0.75  # a rule has ink in this share of its cross-sections, after its small gaps
+BOX_SIDE_COVER = 0.9  # a box's side has ink along this share of the box's height or width
 MAX_RULE_PX = 12  # a printed line is at most this thick (and thin for its length)
 
 
@@ -293,3 +294,89 @@ def _tall_marks(binary: np.ndarray, digit_h: float | None) -> int:
     """How many marks in ``binary`` are at least half a digit tall (``digit_h``; 8 px without)."""
     n, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     return int((stats[1:, cv2.CC_STAT_HEIGHT] >= (0.5 * digit_h if digit_h else 8)).sum())
+
+
+def _frame_lines(cover: np.ndarray, least: int) -> tuple[int, int] | None:
+    """The first and last index where ``cover`` (a box's ink coverage per column or row) is
+    high, ``least`` or more apart (two sides of a box), or None."""
+    idx = np.flatnonzero(cover >= BOX_SIDE_COVER)
+    if len(idx) < 2 or idx[-1] - idx[0] < least:
+        return None
+    return int(idx[0]), int(idx[-1])
+
+
+def _box_sides(tall: np.ndarray, wide: np.ndarray, min_w: int, min_h: int):
+    """The columns and rows of a box's four sides, ``((left, right), (top, bottom))``, or None.
+    The sides are measured within each other's span, so that a digit poking out of the box (a
+    7's bar above it) does not hide them: the rows first, then the columns between them, then
+    the rows again between the columns; or the other way round."""
+    for rows_first in (True, False):
+        rows = cols = None
+        r_span, c_span = slice(None), slice(None)
+        for step in range(3):
+            if (step % 2 == 0) == rows_first:
+                rows = _frame_lines(wide[:, c_span].mean(axis=1), min_h)
+                if rows is None:
+                    break
+                r_span = slice(rows[0], rows[1] + 1)
+            else:
+                cols = _frame_lines(tall[r_span].mean(axis=0), min_w)
+                if cols is None:
+                    break
+                c_span = slice(cols[0], cols[1] + 1)
+        if rows is not None and cols is not None:
+            return cols, rows
+    return None
+
+
+def remove_boxes(binary: np.ndarray, stroke: float | None, digit_h: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """``binary`` without the printed boxes of a form (a box per digit, a framed field), and the
+    mask of what was removed. A box is a mark at least most of a digit tall, about as wide as
+    tall or wider (a comb), with two columns of
+    ink running down nearly all of it and two rows running across nearly all of it, its four
+    sides; a written digit has at most one such line (a 1's stem, a 7's bar). The four sides
+    are taken out (a stroke's width either side); what was written in the box stays, a digit
+    touching the frame or poking out of it included. Boxes stand level here: the rules found
+    before this step have turned the page level."""
+    removed = np.zeros_like(binary)
+    if digit_h is None or not binary.any():
+        return binary, removed
+    band = int(round(max(2.0, 1.2 * max(1.5, stroke or 2.0))))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    out = binary.copy()
+    for i in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if h < 0.7 * digit_h or w < 0.75 * h or h > 4 * digit_h or area > 0.45 * w * h:
+            continue  # no box for a digit (a box is about as wide as tall, a 0 narrower), or a filled blob
+        comp = (labels[y : y + h, x : x + w] == i).astype(np.uint8)
+        slant_x, slant_y = 2 * max(1, round(0.01 * h)) + 1, 2 * max(1, round(0.01 * w)) + 1  # a degree
+        tall = cv2.dilate(comp, np.ones((1, slant_x), np.uint8)) > 0
+        wide = cv2.dilate(comp, np.ones((slant_y, 1), np.uint8)) > 0
+        found = _box_sides(tall, wide, int(0.4 * digit_h), int(0.7 * digit_h))
+        if found is None:
+            continue
+        (c0, c1), (r0, r1) = found
+        frame = np.zeros((h, w), np.uint8)
+        cv2.rectangle(frame, (c0, r0), (c1, r1), 255, 2 * band + 1)
+        # A comb: the boxes side by side share the top and bottom lines; their inner sides run
+        # down nearly all of the frame too (a digit inside a box stays clear of its top and bottom).
+        inner = tall[r0 : r1 + 1, c0 : c1 + 1].mean(axis=0) >= BOX_SIDE_COVER
+        for c in np.flatnonzero(inner):
+            frame[r0 : r1 + 1, max(0, c0 + c - band) : c0 + c + band + 1] = 255
+        take = (comp > 0) & (frame > 0)
+        rest = np.where(take, 0, comp * 255).astype(np.uint8)
+        # Strokes that cross a side (a digit overlapping its box) are kept: the side's pixels
+        # with writing on both sides of it.
+        k = 2 * (2 * band + 1) + 1
+        sides_h, sides_v = np.zeros_like(frame), np.zeros_like(frame)
+        sides_h[[r0, r1]] = 255
+        sides_v[:, [c0, c1]] = 255
+        sides_v[:, np.flatnonzero(inner) + c0] = 255
+        sides_h = cv2.dilate(sides_h, np.ones((2 * band + 3, 1), np.uint8)) & frame  # as thick as drawn
+        sides_v = cv2.dilate(sides_v, np.ones((1, 2 * band + 3), np.uint8)) & frame
+        crossing = ((cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((k, 1), np.uint8)) & sides_h)
+                    | (cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((1, k), np.uint8)) & sides_v)) > 0
+        take &= ~crossing
+        out[y : y + h, x : x + w][take] = 0
+        removed[y : y + h, x : x + w][take] = 255
+    return out, removed

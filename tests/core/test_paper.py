@@ -198,3 +198,25 @@ def test_a_small_surface_is_read_larger():
     assert max(grown.size) == pytest.approx(expected, abs=1) and flat.shape[::-1] == grown.size
     centre = cv2.perspectiveTransform(np.float32([[[x0 + w / 2, y0 + h / 2]]]), grown.matrix)[0, 0]
     assert np.abs(centre - np.float32(grown.size) / 2).max() < 0.05 * max(grown.size)
+
+
+def test_a_stroke_across_a_box_side_stays_whole():
+    from digitdesk.core.structure import remove_boxes
+
+    binary = np.zeros((200, 300), np.uint8)
+    cv2.rectangle(binary, (50, 40), (150, 140), 255, 2)  # a box 100 px square
+    binary[60:171, 98:103] = 255  # a 1 whose stem runs out through the bottom side
+    out, removed = remove_boxes(binary, 4.0, 100.0)
+    assert removed[40, 60] and removed[90, 50]  # the top and left sides are gone
+    assert out[60:171, 99:102].all()  # the stem, across the bottom side too, is whole
+    assert not out[140, 60:90].any()  # the bottom side beside it is gone
+
+
+def test_a_zero_is_no_box():
+    """A 0 with straight sides (a printed one, or written squarely) is narrower than a box."""
+    from digitdesk.core.structure import remove_boxes
+
+    binary = np.zeros((200, 200), np.uint8)
+    cv2.rectangle(binary, (70, 40), (125, 140), 255, 5)  # 56 x 101: a 0, not a box for one
+    out, removed = remove_boxes(binary, 5.0, 100.0)
+    assert not removed.any() and np.array_equal(out, binary)
