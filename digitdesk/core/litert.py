@@ -19,6 +19,9 @@ MAX_TFLITE_BYTES = 64 * 2**20  # a digit model is a few MB; a larger .tflite is 
 MAX_TENSOR_BYTES = 256 * 2**20  # everything the model allocates for one digit (a memory bomb is refused)
 TFLITE_IDENTIFIER = b"TFL3"  # bytes 4..8 of every TensorFlow Lite FlatBuffer
 TFLITE_SUFFIX = ".tflite"
+# XNNPACK threads per interpreter: two where there are two cores (one digit 0.22-0.27 ms against
+# 0.36-0.39 ms on one: BENCHMARKS.md), one on a single core; $DIGITDESK_READ_THREADS sets it.
+READ_THREADS = max(1, int(os.environ.get("DIGITDESK_READ_THREADS") or min(2, os.cpu_count() or 1)))
 
 
 def _interpreter_class():
@@ -55,7 +58,8 @@ class LiteModel:
     """A checked LiteRT interpreter for one digit model; ``model(batch)`` gives probabilities.
 
     ``batch`` is float32 ``(N, 28, 28, 1)`` with raw pixel values 0..255. One interpreter serves
-    every thread, one call at a time (a call on one digit takes a fraction of a millisecond)."""
+    every thread, one call at a time (a call on one digit takes a fraction of a millisecond), on
+    READ_THREADS of XNNPACK's threads."""
 
     def __init__(self, data: bytes, where: str = "model"):
         check_identifier(data, where)
@@ -65,7 +69,7 @@ class LiteModel:
 
         with native_output_quieted():  # the XNNPACK delegate announces itself on stderr
             try:
-                self._interp = _interpreter_class()(model_content=bytes(data), num_threads=1)
+                self._interp = _interpreter_class()(model_content=bytes(data), num_threads=READ_THREADS)
             except (ValueError, RuntimeError) as exc:  # "not a valid Flatbuffer buffer", unknown ops
                 raise ModelError(f"{where}: not a usable LiteRT model ({_first_line(exc)})") from None
             self._lock = threading.Lock()
