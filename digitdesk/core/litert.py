@@ -21,7 +21,16 @@ TFLITE_IDENTIFIER = b"TFL3"  # bytes 4..8 of every TensorFlow Lite FlatBuffer
 TFLITE_SUFFIX = ".tflite"
 # XNNPACK threads per interpreter: two where there are two cores (one digit 0.22-0.27 ms against
 # 0.36-0.39 ms on one: BENCHMARKS.md), one on a single core; $DIGITDESK_READ_THREADS sets it.
-READ_THREADS = max(1, int(os.environ.get("DIGITDESK_READ_THREADS") or min(2, os.cpu_count() or 1)))
+
+
+def _read_threads() -> int:
+    """``$DIGITDESK_READ_THREADS`` if it is a whole number of at least 1, else two where there
+    are two cores or more."""
+    given = os.environ.get("DIGITDESK_READ_THREADS", "").strip()
+    return int(given) if given.isdigit() and int(given) >= 1 else min(2, os.cpu_count() or 1)
+
+
+READ_THREADS = _read_threads()
 
 
 def _interpreter_class():

@@ -229,3 +229,14 @@ def test_bundled_model_ships_a_fresh_twin(bundled_model_path):
     assert twin.find_twin(bundled_model_path) == (bundled_model_path.with_suffix(".tflite"), None)
     assert LiteModel.load(bundled_model_path.with_suffix(".tflite")).size_bytes < 2 * 2**20
     assert os.path.getsize(bundled_model_path.with_suffix(".tflite")) > 10_000
+
+
+def test_read_threads_follow_the_setting(monkeypatch):
+    """$DIGITDESK_READ_THREADS sets LiteRT's threads; anything but a whole number >= 1 is ignored."""
+    from digitdesk.core import litert
+
+    monkeypatch.setenv("DIGITDESK_READ_THREADS", "1")
+    assert litert._read_threads() == 1
+    for bad in ("abc", "0", "-2", ""):
+        monkeypatch.setenv("DIGITDESK_READ_THREADS", bad)
+        assert litert._read_threads() == min(2, os.cpu_count() or 1)
