@@ -1,7 +1,9 @@
 """Widgets the tabs are built from: the drawing canvas, image and frame views, digit cards,
-plots, the train form and results panel, the correction menus, theme colours and the one
-ndarray <-> QImage helper (``qimage.py``).
+plots, the train form and results panel, the Train tab's Runs page (``runs_view.py`` with its
+table model ``runs_table.py`` and charts ``run_plots.py``), the Ensemble dialog, the correction
+menus, theme colours and the one ndarray <-> QImage helper (``qimage.py``).
 
-Widgets show plain data and emit signals; they start no thread (the tabs own the workers) and
-import no tab.
+Widgets show plain data and emit signals, and import no tab. They start no thread of their own,
+with one exception: the Ensemble dialog is a small window of its own and builds its ensemble on a
+``workers.threads.TaskRunner`` it owns (stopped when the dialog closes).
 """
