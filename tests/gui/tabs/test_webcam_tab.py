@@ -226,7 +226,9 @@ def test_region_while_frozen_reads_the_frozen_frame(window, qtbot, video_file):
     qtbot.waitUntil(lambda: len(tab.preview._overlays) > 0, timeout=10_000)
     r = tab.preview._frame_rect()  # drag a region over the left half of the frame: the "4"
     start = QPoint(round(r.x() + 2), round(r.y() + 2))
-    end = QPoint(round(r.x() + 0.45 * r.width()), round(r.bottom() - 2))
+    # To 48% of the width: the "4" ends at about 44-45% as the card moves, so a region ending at
+    # 45% cut it in some frozen frames (1 of the video's 30 frames, 4 before issue 11's engine).
+    end = QPoint(round(r.x() + 0.48 * r.width()), round(r.bottom() - 2))
     qtbot.mousePress(tab.preview, Qt.MouseButton.LeftButton, pos=start)
     qtbot.mouseMove(tab.preview, end)
     qtbot.mouseRelease(tab.preview, Qt.MouseButton.LeftButton, pos=end)
