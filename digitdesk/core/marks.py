@@ -179,6 +179,29 @@ def drop_edge_slivers(blobs: list[Blob], width: int, height: int) -> list[Blob]:
     return [b for b in blobs if b in inner or b.h <= limit]
 
 
+def drop_outside_boxes(blobs: list[Blob], boxes: np.ndarray, digit_h: float | None) -> list[Blob]:
+    """On a form, drop the marks level with a row of printed boxes but clear of them: the form's
+    printed labels ("Qty", "Ref", "Date") beside its boxes (``boxes``: the mask of the printed
+    lines and box sides removed). A digit poking out of its box still overlaps it; writing on
+    rows without a box found, and any page with no box of a digit's height, keep everything."""
+    if not blobs or digit_h is None or not boxes.any():
+        return blobs
+    k = max(3, int(round(0.2 * digit_h)))  # rejoin the sides where written strokes cross them
+    joined = cv2.dilate(boxes, np.ones((k, k), np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    frames = [(x, y, x + w, y + h) for x, y, w, h, _ in stats[1:]
+              if 0.7 * digit_h <= h <= 3 * digit_h and w >= 0.7 * digit_h]  # a row of boxes, not a sheet's edge
+    if not frames:
+        return blobs
+    pad = 0.15 * digit_h
+
+    def beside_a_box(b: Blob) -> bool:
+        level = [(x0, x1) for x0, y0, x1, y1 in frames if min(b.y1, y1) - max(b.y0, y0) > 0.5 * b.h]
+        return bool(level) and not any(b.x0 < x1 + pad and b.x1 > x0 - pad for x0, x1 in level)
+
+    return [b for b in blobs if not beside_a_box(b)]
+
+
 def typical_height(blobs: list[Blob]) -> float:
     """Median height of the blobs at least half as tall as the tallest: the digits, not specks.
     With five blobs or more, "the tallest" is the 90th percentile: one tall stray mark (a

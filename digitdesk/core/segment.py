@@ -21,8 +21,8 @@ import numpy as np
 from digitdesk.core.errors import raise_if_stopped
 from digitdesk.core.ink import (MIN_DIGIT_PX, denoised, ink_u8, looks_written_dark, page_ink, page_ink_is_dark,
                                 threshold, writing_stroke)
-from digitdesk.core.marks import (Blob, components, drop_dashes, drop_edge_slivers, drop_frames, is_blot,
-                                  merge_strokes, reading_order, split_wide, typical_height)
+from digitdesk.core.marks import (Blob, components, drop_dashes, drop_edge_slivers, drop_frames, drop_outside_boxes,
+                                  is_blot, merge_strokes, reading_order, split_wide, typical_height)
 from digitdesk.core.preprocess import frame_ink, to_gray
 from digitdesk.core.structure import (fill_outlined, long_lines, remove_boxes, remove_structure, rule_angle,
                                       writing_height)
@@ -135,12 +135,14 @@ def segment(image: np.ndarray, keep_stages: bool = False,
         to_work = turn @ to_work
     thresholded = binary
     printed = np.zeros_like(binary)
+    box_h = None  # the writing's height, as the printed boxes were looked for
     if not plain:
         # The writing's height, measured without the page-long lines (a margin with stubs of
         # rules looks like tall marks), sets how long a rule must be.
         digit_h = writing_height(cv2.subtract(binary, long_lines(cv2.bitwise_or(binary, faint))), spanning=False)
         binary, printed = remove_structure(binary, faint, ink_u8(cv2.GaussianBlur(ink, (0, 0), 1.0)), digit_h)
-        binary, boxes = remove_boxes(binary, sw, writing_height(binary))
+        box_h = writing_height(binary)
+        binary, boxes = remove_boxes(binary, sw, box_h)
         printed = cv2.bitwise_or(printed, boxes)
     filled = binary if plain else fill_outlined(binary, writing_height(binary))
     if filled is not binary and binary.any():
@@ -159,7 +161,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
             continue  # page border or a ruled line
         blobs.append(Blob(x, y, x + bw, y + bh, [i], area))
     blobs = merge_strokes(drop_frames(blobs, h * w), should_stop, None if plain else _joined_height(binary, sw, min_area))
-    blobs = drop_dashes(drop_edge_slivers(blobs, w, h))
+    blobs = drop_outside_boxes(drop_dashes(drop_edge_slivers(blobs, w, h)), printed, box_h)
     if blobs:
         typical_h = typical_height(blobs)
         blobs = [b for b in blobs if b.h >= max(MIN_DIGIT_PX, 0.4 * typical_h) and b.area >= 0.02 * typical_h ** 2

@@ -9,6 +9,8 @@ ruled line stays one 7.
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 
@@ -18,6 +20,7 @@ MIN_RULE_PX = 40
 MIN_RULE_COVER = 0.75  # a rule has ink in this share of its cross-sections, after its small gaps
 BOX_SIDE_COVER = 0.9  # a box's side has ink along this share of the box's height or width
 MAX_RULE_PX = 12  # a printed line is at most this thick (and thin for its length)
+COMB_TICK = 0.8  # a comb's evenly spaced ticks are at most this share of the writing's height
 
 
 def _runs(binary: np.ndarray, length: int, horizontal: bool, digit_h: float | None = None) -> np.ndarray:
@@ -124,6 +127,7 @@ def _standing_strokes(rest: np.ndarray, rules: np.ndarray, horizontal_rules: boo
         return np.zeros_like(rest)
     grown = cv2.dilate(rules, np.ones((5, 5), np.uint8)) > 0
     out = np.zeros_like(rest)
+    ticks = []  # longer one-ended marks: a comb's ticks if they come evenly spaced
     thin = max(3, 2 * thick + 1)
     for i in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[i])
@@ -139,7 +143,37 @@ def _standing_strokes(rest: np.ndarray, rules: np.ndarray, horizontal_rules: boo
         tick = any(ends) and digit_h is not None and long_side <= 0.6 * digit_h
         if all(ends) or tick:
             out[labels == i] = 255
+        elif any(ends) and digit_h is not None and long_side <= COMB_TICK * digit_h:
+            ticks.append((i, (x, y, w, h)))
+    for i in _comb_ticks(ticks, horizontal_rules):
+        out[labels == i] = 255
     return out
+
+
+def _comb_ticks(marks: list[tuple[int, tuple[int, int, int, int]]], horizontal_rules: bool) -> list[int]:
+    """The labels of the marks, among short straight strokes standing on a rule, that form a
+    comb's ticks: three or more of the same length, ending on the same line, evenly spaced
+    along it (a tick merged into a digit touching it leaves a gap twice as wide). Written 1s
+    that short are rarely all three."""
+    def key(box):  # (position along the rule, where the mark stands, its length)
+        x, y, w, h = box
+        return (x + w / 2, y + h, h) if horizontal_rules else (y + h / 2, x + w, w)
+
+    marks = sorted(marks, key=lambda m: (round(key(m[1])[1] / 4), key(m[1])[0]))
+    found: list[int] = []
+    for _, group in itertools.groupby(marks, key=lambda m: round(key(m[1])[1] / 4)):
+        group = list(group)
+        if len(group) < 3:
+            continue
+        along = np.array([key(b)[0] for _, b in group])
+        length = np.array([key(b)[2] for _, b in group], float)
+        gaps = np.diff(along)
+        if gaps.min() <= 0:
+            continue
+        steps = gaps / gaps.min()  # a tick hidden in a digit touching it leaves a double gap
+        if length.std() <= 0.15 * length.mean() and np.abs(steps - np.round(steps)).max() <= 0.15:
+            found += [i for i, _ in group]
+    return found
 
 
 def _darker_than_rules(on_rules: np.ndarray, lines: np.ndarray, strength: np.ndarray | None) -> np.ndarray:

@@ -160,10 +160,11 @@ def test_rows_of_small_digits_are_writing_not_rules(tmp_path):
     assert max(r.line for r in regions) == 5
 
 
-def _card_in_dim_room(text_x: int = 8) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+def _card_in_dim_room(text_x: int = 8, room: int = 30) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """A small grey card (a sheet in dim light: grey 115-135, under the 150 of paper in daylight) held
-    up in a dark room, "4071" written from ``text_x`` px off its left edge; and the card's box."""
-    frame = np.full((480, 640, 3), 30, np.uint8)  # much darker than the card: no shadow on paper
+    up in a dark room (grey ``room``), "4071" written from ``text_x`` px off its left edge; and
+    the card's box."""
+    frame = np.full((480, 640, 3), room, np.uint8)  # much darker than the card: no shadow on paper
     x0, y0, w, h = 210, 150, 230, 150
     yy, xx = np.mgrid[0:h, 0:w]
     light = 135 - 20 * np.hypot((xx - w / 2) / (w / 2), (yy - h / 2) / (h / 2)) / np.sqrt(2)  # lit in the middle
@@ -173,10 +174,12 @@ def _card_in_dim_room(text_x: int = 8) -> tuple[np.ndarray, tuple[int, int, int,
     return _noisy(frame, 3.0), (x0, y0, w, h)
 
 
-def test_a_dim_card_with_writing_near_its_edge_is_found_and_read_dark(recognizer):
+@pytest.mark.parametrize("room", [30, 62], ids=["dark room", "grey wall"])
+def test_a_dim_card_with_writing_near_its_edge_is_found_and_read_dark(recognizer, room):
     """Writing that comes close to the card's edge does not cross it (the outline check looks on
-    both sides of the edge), and ink on a found surface is dark, however dim the light."""
-    frame, (x0, y0, w, h) = _card_in_dim_room()
+    both sides of the edge, against a dark room or a grey wall only some 65 levels darker than
+    the card), and ink on a found surface is dark, however dim the light."""
+    frame, (x0, y0, w, h) = _card_in_dim_room(room=room)
     assert find_surface(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)) is not None
     reading = recognizer.read(frame)
     assert reading.text == "4071"
@@ -220,3 +223,67 @@ def test_a_zero_is_no_box():
     cv2.rectangle(binary, (70, 40), (125, 140), 255, 5)  # 56 x 101: a 0, not a box for one
     out, removed = remove_boxes(binary, 5.0, 100.0)
     assert not removed.any() and np.array_equal(out, binary)
+
+
+def _labelled_form() -> np.ndarray:
+    """A form row: a printed label, then six printed boxes with "305" written in three."""
+    page = np.full((300, 760, 3), 245, np.uint8)
+    cv2.putText(page, "Qty", (20, 160), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (90, 90, 90), 2, cv2.LINE_AA)
+    for i in range(6):
+        cv2.rectangle(page, (120 + i * 90, 100), (120 + (i + 1) * 90, 200), (160, 120, 90), 2)
+    for i, d in enumerate("305"):
+        _write(page, d, 140 + i * 90, 180, scale=2.0, thickness=5)
+    return _noisy(page)
+
+
+def test_a_forms_printed_label_beside_its_boxes_is_not_read():
+    regions = segment(_labelled_form()).regions
+    assert len(regions) == 3, [r.box for r in regions]
+    assert min(r.box[0] for r in regions) > 110  # nothing left of the boxes: the label is gone
+
+
+def test_writing_on_a_row_without_boxes_is_kept_on_a_form():
+    """Only the marks level with a row of boxes and clear of it are labels."""
+    page = _labelled_form()
+    _write(page, "27", 200, 270, scale=1.6, thickness=4)  # written below the boxes, on no box row
+    regions = segment(page).regions
+    assert len(regions) == 5, [r.box for r in regions]
+
+
+def test_a_combs_evenly_spaced_ticks_are_not_read_as_ones():
+    """A comb (a base line with ticks between the cells) whose ticks stand taller than the
+    rule-tick limit (0.6 of the writing), three of them clear of the digits."""
+    page = np.full((260, 900, 3), 245, np.uint8)
+    cv2.line(page, (40, 200), (860, 200), (140, 140, 140), 2)
+    for i in range(9):
+        cv2.line(page, (40 + i * 102, 200), (40 + i * 102, 200 - 32), (140, 140, 140), 2)
+    for i, d in enumerate("42"):
+        _write(page, d, 60 + i * 102, 190, scale=2.3, thickness=5)
+    regions = segment(_noisy(page)).regions
+    assert len(regions) == 2, [r.box for r in regions]
+
+
+def test_dim_paper_filling_the_frame_has_dark_ink():
+    """A sheet filling a webcam's frame in dim light (paper grey 100, ink 55): the writing is
+    dark. A dark scene with light writing on it is not."""
+    from digitdesk.core.ink import page_ink_is_dark
+
+    dim = np.full((480, 640), 100, np.uint8)
+    cv2.putText(dim, "82766", (120, 280), cv2.FONT_HERSHEY_SIMPLEX, 3.0, 55, 8, cv2.LINE_AA)
+    assert page_ink_is_dark(_noisy(dim, 3.0))
+    board = np.full((480, 640), 60, np.uint8)  # chalk on a board
+    cv2.putText(board, "82766", (120, 280), cv2.FONT_HERSHEY_SIMPLEX, 3.0, 200, 8, cv2.LINE_AA)
+    assert not page_ink_is_dark(_noisy(board, 3.0))
+
+
+def test_a_hard_shadow_across_a_close_up_is_no_sheet():
+    """A close-up of one thick digit with a hard-edged shadow across the paper: the lit part is
+    as sharply set off as a sheet before a grey wall, but the stroke runs on through the
+    shadow, so it is no sheet."""
+    page = np.full((280, 280), 205, np.uint8)
+    page[175:] = 135  # the shadow, its edge as sharp as a sheet's
+    lit = np.zeros_like(page)
+    cv2.line(lit, (150, 40), (120, 260), 255, 26)  # a stroke broader than the paper level's closing
+    page[lit > 0] = np.where(np.arange(280)[:, None] < 175, 45, 30)[np.nonzero(lit)[0], 0]
+    gray = cv2.GaussianBlur(_noisy(page, 2.0), (0, 0), 1.2)
+    assert find_surface(gray) is None
