@@ -52,9 +52,10 @@ def page_ink_is_dark(gray: np.ndarray) -> bool:
     step = sample_step(gray.shape[0] * gray.shape[1])
     sample = gray[::step, ::step].astype(np.int16)
     paper = int(np.median(sample))
-    darker = float((sample < paper - 40).mean())
-    lighter = float((sample > paper + 40).mean())
-    return paper > 150 and darker >= 0.002 and darker >= 3 * lighter
+    gap = int(np.clip(0.27 * paper, 25, 40))  # dim paper (a webcam's) has dimmer ink
+    darker = float((sample < paper - gap).mean())
+    lighter = float((sample > paper + gap).mean())
+    return paper > 80 and darker >= 0.002 and darker >= 3 * lighter
 
 
 NOISE_SIGMAS = 7.0  # clear ink stands this many noise deviations above the paper

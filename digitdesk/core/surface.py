@@ -19,7 +19,9 @@ MAX_AREA = 0.985  # of the image: a region this large is the whole picture (no s
 MIN_STEP = 28  # grey levels between the surface and its surround
 MIN_SURROUND = 0.015  # of the image outside the surface (a strip of desk at one edge counts)
 MIN_SOLIDITY = 0.88  # area over convex hull area: a sheet is convex, a patch of light is not
-CLEAR_STEP = 80  # grey levels: a surround this much darker is no shadow (see _outline_clear)
+CLEAR_STEP = 80  # grey levels: a surround this much darker is no shadow (see _outline_clear)...
+SHARP_CLEAR_STEP = 60  # ...nor one this much darker across an outline as sharp as a sheet's edge:
+SHARP_EDGE = 0.18  # (a soft patch of light scores 0.12-0.15; a sheet's edge 0.2+, and so may a hard shadow's)
 MIN_FLAT_SIDE = 640  # a flattened surface is at least this large (longer side)...
 MAX_GROW = 2.5  # ...but grown at most this much
 MIN_EDGE = 0.12  # the step across the outline per pixel, over the whole step: an edge, not a light fall-off
@@ -91,14 +93,15 @@ def _edge_strength(level: np.ndarray, contour: np.ndarray, step: float) -> float
     return float(np.median(grad[pts[inner, 1], pts[inner, 0]])) / max(step, 1.0)
 
 
-def _outline_clear(small: np.ndarray, level: np.ndarray, quad: np.ndarray, step: float) -> bool:
+def _outline_clear(small: np.ndarray, level: np.ndarray, quad: np.ndarray, step: float, edge: float = 0.0) -> bool:
     """Whether the four sides run clear of the writing where they are inside the image (a sheet's
     edge does not cut through strokes; the edge of a patch of light or shadow does), and at
     least one side is inside it. Against a surround much darker than the surface (``step`` of
-    CLEAR_STEP or more: a sheet before a dim room or a dark desk, not a shadow on paper), a
-    stroke counts as cut only with ink just outside the outline too: writing may come close to
-    a sheet's edge. In a shadow the strokes outside show too faintly to tell, so there any ink
-    just inside counts."""
+    CLEAR_STEP or more, or SHARP_CLEAR_STEP across an outline of SHARP_EDGE or more: a sheet
+    before a dim room, a grey wall or a dark desk, not a shadow on paper), a stroke counts as
+    cut only with ink just outside the outline too: writing may come close to a sheet's edge.
+    In a shadow the strokes outside show too faintly to tell, so there any ink just inside
+    counts."""
     h, w = small.shape
     centre = quad.mean(axis=0)
     reach = max(8.0, float(np.linalg.norm(quad - centre, axis=1).min()))
@@ -124,6 +127,15 @@ def _outline_clear(small: np.ndarray, level: np.ndarray, quad: np.ndarray, step:
     crossing = np.zeros(len(xi), bool)
     crossing[outer] = on_ink(xo[outer], yo[outer])
     if step >= CLEAR_STEP:
+        cut &= crossing | ~outer
+        return int(cut.sum()) <= 1
+    # A shadow's edge may be sharp too. Across it, a stroke broader than the paper level's
+    # closing (a close-up's) shows as ink on both sides against each side's own paper.
+    if outer.any():
+        inside, outside = near[yi[outer], xi[outer]].astype(np.int16), near[yo[outer], xo[outer]].astype(np.int16)
+        if int(((inside < np.median(inside) - MIN_STEP) & (outside < np.median(outside) - MIN_STEP)).sum()) > 1:
+            return False
+    if step >= SHARP_CLEAR_STEP and edge >= SHARP_EDGE:
         cut &= crossing | ~outer
     return int(cut.sum()) <= 1
 
@@ -160,7 +172,7 @@ def _candidate(level: np.ndarray, t: float, k: int, small: np.ndarray) -> tuple[
     if edge < MIN_EDGE:
         return None
     quad = _quad_of(contour)
-    if quad is None or not _outline_clear(small, level, quad, step):
+    if quad is None or not _outline_clear(small, level, quad, step, edge):
         return None
     return edge * solidity * area ** 0.25, quad
 
