@@ -171,6 +171,7 @@ class Explainer:
 
     def embed(self, images28: np.ndarray) -> np.ndarray:
         """L2-normalised penultimate features ``(N, D)`` float32 of digits ``(N, 28, 28)`` uint8."""
+        self.embedding_model()
         x = np.asarray(images28, np.float32)
         if x.ndim == 2:
             x = x[None]
@@ -262,7 +263,7 @@ def feature_model(model, where: str = "the model"):
         kind = type(out).__name__ if out is not None else "unknown"
         raise ModelError(f"{where}: no penultimate layer to compare training digits by (the nearest digits need "
                          f"a Dense layer before the softmax; this model ends in a {kind} layer)")
-    return keras.Model(model.inputs[0], dense.input, name="features")
+    return keras.Model(model.inputs[0], dense.input, name=f"{model.name}_features")
 
 
 # Heatmaps -----------------------------------------------------------------------------------
