@@ -70,6 +70,13 @@ class Explanation:
                 render_heatmap(self.input28, self.runner_up.pixels, None, scale))
 
 
+def percent(p: float) -> str:
+    """A probability for a person: ``99.2%``, ``0.03%``, ``<0.01%``."""
+    if p < 0.0001:
+        return "<0.01%"
+    return f"{p:.1%}" if p >= 0.01 else f"{p:.2%}"
+
+
 def check_input(input28: np.ndarray) -> np.ndarray:
     """``input28`` as a 28x28 uint8 array with ink; ImageError (for a person) if it is not one."""
     x = np.asarray(input28)
