@@ -307,21 +307,25 @@ _explainers: dict[str, Explainer] = {}
 
 def explainer_for(path: str | os.PathLike | None = None, model=None) -> Explainer:
     """The explainer of the ``.keras`` file ``path`` (default: the bundled model), loaded once
-    per file content; ``model``: that file already loaded (a Recognizer reading with Keras)."""
+    per file content; ``model``: that file already loaded (a Recognizer reading with Keras), or
+    with no ``path`` a model that has no file (keyed by its weights)."""
     from digitdesk.core.paths import default_model_path
     from digitdesk.core.twin import file_sha256
 
-    path = Path(path) if path else default_model_path()
-    if path.suffix.lower() == ".tflite":
-        raise ModelError(f"{path}: a LiteRT (.tflite) model reads digits but cannot explain them; "
-                         "use the .keras model it was made from")
-    try:
-        key = file_sha256(path)
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot read the model ({exc.strerror or exc})") from None
+    if path is None and model is not None:
+        key = weights_key(model)
+    else:
+        path = Path(path) if path else default_model_path()
+        if path.suffix.lower() == ".tflite":
+            raise ModelError(f"{path}: a LiteRT (.tflite) model reads digits but cannot explain them; "
+                             "use the .keras model it was made from")
+        try:
+            key = file_sha256(path)
+        except OSError as exc:
+            raise ModelError(f"{path}: cannot read the model ({exc.strerror or exc})") from None
     with _lock:
         if key not in _explainers:
             _explainers.clear()  # one model at a time: the app explains with its active model
-            _explainers[key] = Explainer(model, key, path) if model is not None and hasattr(model, "get_weights") \
-                else Explainer.load(path)
+            usable = model is not None and hasattr(model, "get_weights")
+            _explainers[key] = Explainer(model, key, path) if usable else Explainer.load(path)
         return _explainers[key]
