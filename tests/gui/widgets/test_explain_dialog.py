@@ -48,6 +48,8 @@ def test_why_on_a_drawn_digit_shows_heatmaps_and_stop_keeps_them(window, qtbot, 
     folder = user_data_dir() / "neighbours"
     assert not folder.exists() or list(folder.iterdir()) == []  # nothing half-written
     dialog.close()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
     tab.canvas.setFocus()
     qtbot.keyClick(tab.canvas, Qt.Key.Key_W)  # W: why, for the first (uncertain) digit
     assert tab.explain_dialog is not dialog and tab.explain_dialog.isVisible()
