@@ -146,9 +146,10 @@ def take_screenshots(out: Path, dark: bool = False, size: tuple[int, int] = (118
 
 
 def _explain(app, win, path: Path) -> None:
-    """The "Why this digit?" dialog for the second digit drawn, once its neighbours are shown
-    (the first time, after the index of the 60,000 training digits is built)."""
-    dialog = win.draw_tab.explain_digit(1)
+    """The "Why this digit?" dialog for the digit drawn whose runner-up is likeliest, once its
+    neighbours are shown (the first time, after the index of the 60,000 training digits is built)."""
+    digits = win.draw_tab._shown[0].digits
+    dialog = win.draw_tab.explain_digit(max(range(len(digits)), key=lambda i: digits[i].top[1][1]))
     _wait_until(app, lambda: dialog.neighbours is not None or not dialog.busy, 600)
     for _ in range(5):
         app.processEvents()
