@@ -44,3 +44,21 @@ def test_explain_errors_are_one_clear_line(tmp_path):
     assert not (tmp_path / "out" / "summary.json").exists() and "Traceback" not in done.stderr
     done = run("explain", _number_png(tmp_path / "n.png", "41"), "--out", tmp_path / "out", "--digit", "3")
     assert done.returncode == 1 and "--digit 3" in done.stderr and "has 2 digits" in done.stderr
+
+
+def test_a_model_without_a_penultimate_layer_keeps_its_heatmaps(tmp_path):
+    import keras
+
+    from digitdesk.core.modelio import save_model
+
+    keras.utils.set_random_seed(0)
+    conv = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Rescaling(1 / 255), keras.layers.Conv2D(10, 5),
+                             keras.layers.GlobalAveragePooling2D(), keras.layers.Activation("softmax")])
+    model = save_model(conv, tmp_path / "conv.keras", {"name": "conv"})
+    out = tmp_path / "out"
+    done = run("explain", _number_png(tmp_path / "n.png", "7"), "--out", out, "--model", model)
+    assert done.returncode == 2, done.stderr
+    assert "no nearest training digits" in done.stderr and "no penultimate layer" in done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert "no penultimate layer" in summary["neighbours_error"] and "neighbours" not in summary["digits"][0]
+    assert all((out / name).is_file() for name in summary["digits"][0]["files"].values())
