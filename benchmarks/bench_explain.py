@@ -73,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
         e = explain()
         print(f"first explanation (tracing): {(time.perf_counter() - t) * 1e3:.0f} ms; completeness gaps "
               f"{e.top.completeness_gap:+.4f} ({e.top.digit}), {e.runner_up.completeness_gap:+.4f} ({e.runner_up.digit})")
+        from digitdesk.core.explain import Explainer
+
+        even = Explainer(explainer.model, explainer.key, rec.path, uniform=1.0).explain(d.input28, digits)
+        print(f"  with {explainer.steps} evenly spaced points instead: gaps {even.top.completeness_gap:+.4f}, "
+              f"{even.runner_up.completeness_gap:+.4f}")
         times = []
         for _ in range(args.runs):
             t = time.perf_counter()

@@ -103,7 +103,8 @@ class Explainer:
     model's content (the file's SHA-256), and keys its cached neighbour index. Safe to use from
     several threads (the traced functions are stateless)."""
 
-    def __init__(self, model, key: str | None = None, path: str | os.PathLike | None = None, steps: int = IG_STEPS):
+    def __init__(self, model, key: str | None = None, path: str | os.PathLike | None = None, steps: int = IG_STEPS,
+                 uniform: float = PATH_UNIFORM):
         from digitdesk.core.modelio import check_contract
         from digitdesk.core.tfimport import import_tensorflow
 
@@ -112,6 +113,7 @@ class Explainer:
             raise ModelError(f"{path or 'the model'}: only a Keras model can be explained")
         check_contract(model, str(path or "model"))
         self.model, self.path, self.steps = model, Path(path) if path else None, int(steps)
+        self.uniform = float(uniform)  # 1: evenly spaced points (plain integrated gradients)
         self.key = key or weights_key(model)
         self._tf = tf
         self._path, self._grads = _ig_functions(tf, model)
@@ -154,7 +156,7 @@ class Explainer:
         x_t = tf.constant(xf)
         along = self._path(x_t, tf.constant(np.linspace(0, 1, PATH_PROBES, dtype=np.float32))).numpy()
         blank, probs = along[0], along[-1]
-        points = [path_points(along[:, d], self.steps) for d in (top, second)]
+        points = [path_points(along[:, d], self.steps, self.uniform) for d in (top, second)]
         pixels = self._grads(x_t, tf.constant(np.stack([a for a, _ in points])),
                              tf.constant(np.stack([w for _, w in points])), tf.constant([top, second], tf.int32)).numpy()
         attrs = [Attribution(d, float(probs[d]), float(blank[d]), pixels[i].astype(np.float32))
