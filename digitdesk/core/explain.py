@@ -262,6 +262,12 @@ def feature_model(model, where: str = "the model"):
         parts = [keras.layers.UnitNormalization()(keras.layers.Flatten()(s(pixels))) for s in subs]
         return keras.Model(pixels, keras.layers.Concatenate()(parts) if len(parts) > 1 else parts[0],
                            name="ensemble_features")
+    if isinstance(out, keras.Model):  # a model wrapped whole in another (its input the outer one's)
+        inner = out._inbound_nodes[0].input_tensors
+        if len(inner) == 1 and inner[0] is model.inputs[0]:
+            sub = feature_model(out, where)
+            pixels = keras.Input((28, 28, 1), name="pixels")
+            return keras.Model(pixels, sub(pixels), name=f"{model.name}_features")
     dense = out
     if isinstance(out, keras.layers.Softmax) or (isinstance(out, keras.layers.Activation)
                                                  and _is_softmax(out.activation)):

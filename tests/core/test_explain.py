@@ -121,6 +121,9 @@ def test_an_ensemble_compares_by_each_members_features():
     feats = Explainer(ens).embed(_two_blobs())
     assert feats.shape == (1, 16 + 576) and abs(np.linalg.norm(feats) - 1) < 1e-5
     assert feature_model(build("tiny")).output.shape[-1] == 576
+    pixels = keras.Input((28, 28, 1))
+    wrapped = keras.Model(pixels, build("tiny")(pixels))  # a model wrapped whole in another
+    assert Explainer(wrapped).embed(_two_blobs()).shape == (1, 576)
 
 
 def test_stopping_the_index_build_leaves_no_file(region, mnist, tmp_path):

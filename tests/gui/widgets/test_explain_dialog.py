@@ -101,6 +101,11 @@ def test_image_tab_double_click_and_empty_draw_tab(window, qtbot):
     assert dialog is not None and dialog.number == 2 and dialog.digits[0] == tab.reading().digits[1].digit
     qtbot.waitUntil(lambda: dialog.explanation is not None, timeout=EXPLAIN_TIMEOUT)
     dialog.close()
+    window.tabs.setCurrentWidget(draw)
+    _drawn(window, qtbot, "17")
+    qtbot.mouseDClick(draw.cards[1], Qt.MouseButton.LeftButton)  # a double-click on the card of the 7
+    assert draw.explain_dialog is not None and draw.explain_dialog.number == 2 and draw.explain_dialog.digits[0] == 7
+    draw.explain_dialog.close()
 
 
 def test_failures_say_why_and_keep_what_was_done(qtbot, bundled_model_path):
