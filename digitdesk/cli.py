@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from digitdesk import __version__
+from digitdesk.cli_explain import add_explain_parser
 from digitdesk.cli_runs import add_runs_parser
 from digitdesk.core.errors import DigitdeskError
 
@@ -406,6 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_kaggle)
 
     add_runs_parser(sub, _output_file())
+    add_explain_parser(sub, _existing_file, _output_folder, _whole_number)
 
     p = sub.add_parser("self-test", help="check this installation: model, samples, window, training")
     p.add_argument("--model", type=_existing_file, help="model file to test (default: the bundled model)")

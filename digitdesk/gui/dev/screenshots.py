@@ -1,6 +1,6 @@
 """Render every tab offscreen with realistic content and save PNGs.
 
-``python -m digitdesk.gui.dev.screenshots --out resources/screenshots [--dark]``
+``python -m digitdesk.gui.dev.screenshots --out resources/screenshots [--dark] [--only explain]``
 """
 
 from __future__ import annotations
@@ -58,9 +58,11 @@ def sheet_on_desk(photo, size: tuple[int, int]):
     return np.where(inside[..., None], sheet, desk)
 
 
-def take_screenshots(out: Path, dark: bool = False, size: tuple[int, int] = (1180, 780)) -> list[Path]:
+def take_screenshots(out: Path, dark: bool = False, size: tuple[int, int] = (1180, 780),
+                     only: str | None = None) -> list[Path]:
     """Save draw/image/webcam/train/models/data PNGs (``-dark`` suffixed for the dark scheme) into
-    ``out``. Models and samples go to a temporary user folder, never the real one."""
+    ``out`` (``only="explain"``: the Draw tab and its "Why this digit?" dialog). Models and
+    samples go to a temporary user folder, never the real one."""
     from PySide6.QtCore import QSettings, Qt
     from PySide6.QtWidgets import QApplication
 
@@ -104,6 +106,11 @@ def take_screenshots(out: Path, dark: bool = False, size: tuple[int, int] = (118
     draw_number(win.draw_tab.canvas, "2026")
     _wait_until(app, lambda: win.draw_tab.result_label.text() != "")
     grab("draw")
+    _explain(app, win, out / f"explain{suffix}.png")
+    saved.append(out / f"explain{suffix}.png")
+    if only == "explain":
+        win.close()
+        return saved
 
     win.open_image(resource_path("resources", "samples", "photo_2026_4071.jpg"))
     _wait_until(app, lambda: win.image_tab.reading() is not None)
@@ -136,6 +143,18 @@ def take_screenshots(out: Path, dark: bool = False, size: tuple[int, int] = (118
     settings_dir.cleanup()
     home.cleanup()
     return saved
+
+
+def _explain(app, win, path: Path) -> None:
+    """The "Why this digit?" dialog for the digit drawn whose runner-up is likeliest, once its
+    neighbours are shown (the first time, after the index of the 60,000 training digits is built)."""
+    digits = win.draw_tab._shown[0].digits
+    dialog = win.draw_tab.explain_digit(max(range(len(digits)), key=lambda i: digits[i].top[1][1]))
+    _wait_until(app, lambda: dialog.neighbours is not None or not dialog.busy, 600)
+    for _ in range(5):
+        app.processEvents()
+    dialog.grab().save(str(path))
+    dialog.close()
 
 
 def _train_models_data(app, win, grab: Callable[[str], None]) -> None:
@@ -225,10 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m digitdesk.gui.dev.screenshots", description=__doc__)
     parser.add_argument("--out", default="resources/screenshots", help="folder for the PNGs")
     parser.add_argument("--dark", action="store_true", help="use the dark colour scheme")
+    parser.add_argument("--only", choices=["explain"], help="only the Draw tab and its “Why this digit?” dialog")
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    for path in take_screenshots(Path(args.out), dark=args.dark):
+    for path in take_screenshots(Path(args.out), dark=args.dark, only=args.only):
         print(path)
     return 0
 

@@ -13,6 +13,7 @@ from digitdesk.gui.widgets.canvas import DrawingCanvas
 from digitdesk.gui.workers.recognition import describe_error, timed_read
 from digitdesk.gui.settings import Settings
 from digitdesk.gui.widgets.cards import DigitCard
+from digitdesk.gui.widgets.explain_dialog import ExplainDialog
 from digitdesk.gui.widgets.theme import big_font, colors, css
 from digitdesk.gui.workers.threads import TaskRunner
 
@@ -37,6 +38,7 @@ class DrawTab(QWidget):
         self._collector: SampleCollector | None = None
         self._shown: tuple[Reading, float] | None = None  # the reading on screen
         self._seq = 0
+        self.explain_dialog: ExplainDialog | None = None
         self._reader = TaskRunner("draw-reader", self)
         self._reader.finished.connect(self._on_reading)
         self._reader.failed.connect(self._on_failed)
@@ -59,12 +61,15 @@ class DrawTab(QWidget):
         self.clear_action = QAction("&Clear canvas", self)
         self.clear_action.setShortcuts([QKeySequence(Qt.Key.Key_Escape), QKeySequence(QKeySequence.StandardKey.Delete)])
         self.eraser_action = QAction("&Eraser", self, checkable=True, shortcut=QKeySequence("E"))
-        for action in (self.undo_action, self.clear_action, self.eraser_action):
+        self.explain_action = QAction("&Why this digit?", self, shortcut=QKeySequence("W"))
+        self.explain_action.setEnabled(False)  # nothing read yet
+        for action in (self.undo_action, self.clear_action, self.eraser_action, self.explain_action):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(action)
         self.undo_action.triggered.connect(self.canvas.undo)
         self.clear_action.triggered.connect(self.canvas.clear)
         self.eraser_action.toggled.connect(self.canvas.set_eraser)
+        self.explain_action.triggered.connect(lambda: self.explain_digit(self._digit_to_explain()))
 
     def _build_tools(self) -> QHBoxLayout:
         """The row above the canvas: pen width and the eraser, undo and clear buttons."""
@@ -133,8 +138,10 @@ class DrawTab(QWidget):
         scroll.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         scroll.setFixedHeight(DigitCard.THUMB + 18 + scroll.horizontalScrollBar().sizeHint().height())
         self.cards_scroll = scroll
-        caption = QLabel("Each digit: what the model sees (28×28) and its three best guesses")
-        caption.setToolTip("Wrong? “This is a…” on a digit keeps it as a sample of your handwriting")
+        caption = QLabel("Each digit: what the model sees (28×28) and its three best guesses; Why? (W) explains it")
+        caption.setToolTip("Wrong? “This is a…” on a digit keeps it as a sample of your handwriting. "
+                           "Why? (or a double-click) shows what made the model read it, and the nearest "
+                           "training digits; W explains the first uncertain digit, else the first.")
         caption.setObjectName("cardsCaption")
         layout.addWidget(caption)
         layout.addWidget(scroll)
@@ -161,6 +168,23 @@ class DrawTab(QWidget):
         self.status.emit(kept)
         return True
 
+    def _digit_to_explain(self) -> int:
+        digits = self._shown[0].digits if self._shown else []
+        return next((i for i, d in enumerate(digits) if d.uncertain), 0)
+
+    def explain_digit(self, index: int) -> ExplainDialog | None:
+        """Open "Why this digit?" (not blocking) for digit ``index`` of the reading shown; None
+        (and a status message) when nothing is read."""
+        digits = self._shown[0].digits if self._shown else []
+        if self._rec is None or not 0 <= index < len(digits):
+            self.status.emit("Nothing to explain: draw a digit first")
+            return None
+        if self.explain_dialog is not None:
+            self.explain_dialog.close()
+        self.explain_dialog = ExplainDialog(self._rec, digits[index], index + 1, self)
+        self.explain_dialog.show()
+        return self.explain_dialog
+
     def set_model_error(self, message: str) -> None:
         self._set_detail(f"No model: {message}", error=True)
 
@@ -180,6 +204,8 @@ class DrawTab(QWidget):
                             tag=self._seq)
 
     def shutdown(self) -> None:
+        if self.explain_dialog is not None:
+            self.explain_dialog.close()
         self._reader.shutdown()
 
     def save_state(self, settings: Settings) -> None:
@@ -239,6 +265,7 @@ class DrawTab(QWidget):
         while len(self.cards) < len(digits):
             card = DigitCard()
             card.corrected.connect(lambda label, i=len(self.cards): self.correct_digit(i, label))
+            card.explainRequested.connect(lambda i=len(self.cards): self.explain_digit(i))
             card.correct_button.setVisible(self._collector is not None)
             self.cards_layout.insertWidget(len(self.cards), card)
             self.cards.append(card)
@@ -247,6 +274,7 @@ class DrawTab(QWidget):
             card.show()
         for card in self.cards[len(digits):]:
             card.hide()
+        self.explain_action.setEnabled(bool(digits))
 
     def _show_idle(self) -> None:
         self._shown = None

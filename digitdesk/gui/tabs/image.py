@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QEvent, QMimeData, Qt, Signal, Slot
-from PySide6.QtGui import QBrush, QGuiApplication, QPalette
+from PySide6.QtGui import QAction, QBrush, QGuiApplication, QKeySequence, QPalette
 from PySide6.QtWidgets import (QAbstractButton, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter,
                                QToolButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
@@ -26,6 +26,7 @@ from digitdesk.gui.widgets.image_view import ImageView, Overlay
 from digitdesk.gui.widgets.qimage import bgr_from_qimage
 from digitdesk.gui.workers.recognition import describe_error, timed_read
 from digitdesk.gui.widgets.cards import MessageBanner, digit_text
+from digitdesk.gui.widgets.explain_dialog import ExplainDialog
 from digitdesk.gui.widgets.theme import big_font, colors, css
 from digitdesk.gui.workers.threads import TaskRunner
 
@@ -65,6 +66,7 @@ class ImageTab(QWidget):
         self._name = ""
         self._reading: Reading | None = None
         self._seconds = 0.0
+        self.explain_dialog: ExplainDialog | None = None
         self._runner = TaskRunner("image-reader", self)
         self._runner.finished.connect(self._on_done)
         self._runner.failed.connect(self._on_failed)
@@ -131,6 +133,17 @@ class ImageTab(QWidget):
         self.digit_list.currentItemChanged.connect(self._select_digit)
         self._corrector = ListCorrector(self.digit_list, self.correct_digit,
                                         lambda row: self._reading.digits[row].digit if self._reading else None)
+        self.digit_list.itemDoubleClicked.connect(lambda item: self.explain_digit(self.digit_list.indexOfTopLevelItem(item)))
+        self.explain_button = QPushButton("Why this digit?")
+        self.explain_button.setObjectName("explainButton")
+        self.explain_button.setToolTip("What made the model read the selected digit as it did, and the nearest "
+                                       "training digits (W, or double-click the digit)")
+        self.explain_button.setEnabled(False)
+        self.explain_button.clicked.connect(lambda: self.explain_digit(self._selected_row()))
+        self.explain_action = QAction("Why this digit?", self, shortcut=QKeySequence("W"))
+        self.explain_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.explain_action.triggered.connect(lambda: self.explain_digit(self._selected_row()))
+        self.addAction(self.explain_action)
         self.correct_hint = QLabel("Wrong digit? Select it and press the right digit key, or right-click it.")
         self.correct_hint.setObjectName("correctHint")
         self.correct_hint.setWordWrap(True)
@@ -143,6 +156,7 @@ class ImageTab(QWidget):
         side_layout.addWidget(self.detail_label)
         side_layout.addWidget(QLabel("Digits"))
         side_layout.addWidget(self.digit_list, 1)
+        side_layout.addWidget(self.explain_button, 0, Qt.AlignmentFlag.AlignLeft)
         side_layout.addWidget(self.correct_hint)
         split = QSplitter()
         split.addWidget(self.view)
@@ -262,8 +276,27 @@ class ImageTab(QWidget):
             self.splitter.restoreState(splitter)
         self.last_folder = settings.last_folder()
 
+    def _selected_row(self) -> int:
+        item = self.digit_list.currentItem()
+        return self.digit_list.indexOfTopLevelItem(item) if item is not None else 0
+
+    def explain_digit(self, row: int) -> ExplainDialog | None:
+        """Open "Why this digit?" (not blocking) for digit ``row`` of the current reading; None
+        (and a status message) when there is no such digit."""
+        digits = self._reading.digits if self._reading else []
+        if self._rec is None or not 0 <= row < len(digits):
+            self.status.emit("Nothing to explain: open an image with digits first")
+            return None
+        if self.explain_dialog is not None:
+            self.explain_dialog.close()
+        self.explain_dialog = ExplainDialog(self._rec, digits[row], row + 1, self)
+        self.explain_dialog.show()
+        return self.explain_dialog
+
     def shutdown(self) -> None:
         """Stop the reader thread; a reading in progress stops at its next check."""
+        if self.explain_dialog is not None:
+            self.explain_dialog.close()
         self._runner.shutdown()
 
     # Work -----------------------------------------------------------------------------------
@@ -279,6 +312,8 @@ class ImageTab(QWidget):
         self.view.set_overlays([])
         self.digit_list.clear()
         self.export_button.setEnabled(False)
+        self.explain_button.setEnabled(False)
+        self.explain_action.setEnabled(False)
         self.result_label.setText("")
         h, w = image.shape[:2]
         self.detail_label.setText(f"{name} · {w}×{h}")
@@ -351,6 +386,8 @@ class ImageTab(QWidget):
         self._show_stage()
         self.correct_hint.setVisible(bool(digits) and self._collector is not None)
         self.export_button.setEnabled(True)
+        self.explain_button.setEnabled(bool(digits))
+        self.explain_action.setEnabled(bool(digits))
         if announce:
             shown = reading.text.replace("\n", " ")
             self.status.emit(f"Read “{shown}” from {self._name}" if digits else f"No digits found in {self._name}")

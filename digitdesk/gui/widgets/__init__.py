@@ -4,6 +4,7 @@ table model ``runs_table.py`` and charts ``run_plots.py``), the Ensemble dialog,
 menus, theme colours and the one ndarray <-> QImage helper (``qimage.py``).
 
 Widgets show plain data and emit signals, and import no tab. They start no thread of their own,
-with one exception: the Ensemble dialog is a small window of its own and builds its ensemble on a
-``workers.threads.TaskRunner`` it owns (stopped when the dialog closes).
+with two exceptions: the Ensemble dialog and the "Why this digit?" dialog (``explain_dialog.py``)
+are small windows of their own and work on a ``workers.threads.TaskRunner`` each owns (stopped
+when the dialog closes).
 """

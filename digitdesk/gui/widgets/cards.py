@@ -77,6 +77,7 @@ class DigitCard(QFrame):
 
     THUMB = 84  # 28 x 3, nearest neighbour so pixels stay visible
     corrected = Signal(int)  # the person says this digit is that one
+    explainRequested = Signal()  # "Why this digit?" (the Why? button or a double-click)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -105,11 +106,19 @@ class DigitCard(QFrame):
         self.correct_button.setAutoRaise(True)
         self.correct_menu = correction_menu(self, self.corrected.emit)
         self.correct_button.setMenu(self.correct_menu)
+        self.why_button = QToolButton()
+        self.why_button.setObjectName("whyButton")
+        self.why_button.setText("Why?")
+        self.why_button.setToolTip("Why this digit? Heatmaps of what made the model read it, and the nearest "
+                                   "training digits (or double-click the card)")
+        self.why_button.setAutoRaise(True)
+        self.why_button.clicked.connect(self.explainRequested)
         left = QVBoxLayout()
         left.setSpacing(0)
         left.addWidget(self.digit_label)
         left.addWidget(self.status_label)
         left.addStretch(1)
+        left.addWidget(self.why_button, 0, Qt.AlignmentFlag.AlignHCenter)
         right = QVBoxLayout()
         right.setSpacing(0)
         right.addWidget(self.bars)
@@ -146,6 +155,12 @@ class DigitCard(QFrame):
         self.bars.set_values(top, uncertain)
         self.setToolTip(f"{digit}: {confidence:.1%}" + (" — uncertain, check it" if uncertain else ""))
         self.correct_button.setText("This is a… ▾")
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        """A double-click on the card asks why this digit was read as it was."""
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.explainRequested.emit()
+        super().mouseDoubleClickEvent(event)
 
     def mark_corrected(self, label: int) -> None:
         """Show that this digit was kept as a sample labelled ``label``."""

@@ -1,0 +1,60 @@
+# Needs Qt (offscreen): the window as `digitdesk` builds it, in a child process.
+""""Why this digit?" brings TensorFlow in only when asked: after a reading on the Draw tab (with
+the Why? buttons shown) it is not imported; once an explanation is asked for, it is."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+from tests.conftest import REPO
+
+APP = textwrap.dedent(r"""
+    import sys, time
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QApplication
+    from digitdesk.gui import app as gui_app, create_main_window
+    from digitdesk.gui.widgets.canvas import draw_number
+
+    qapp = QApplication(sys.argv[:1])
+    gui_app.configure_application(qapp)
+    gui_app.install_excepthook()
+    window = create_main_window()
+    window.show()
+
+    def wait(what, predicate, seconds=120):
+        end = time.monotonic() + seconds
+        while not predicate():
+            if time.monotonic() > end:
+                print(f"timed out waiting for {what}", flush=True)
+                sys.exit(3)
+            qapp.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+
+    wait("the model", lambda: window.model.recognizer is not None)
+    shown = []
+    window.draw_tab.readingShown.connect(shown.append)
+    draw_number(window.draw_tab.canvas, "7")
+    wait("a reading", lambda: "7" in shown)
+    card = window.draw_tab.cards[0]
+    print("why button", card.why_button.isVisibleTo(card), "action", window.draw_tab.explain_action.isEnabled())
+    print("after reading:", "tensorflow imported" if "tensorflow" in sys.modules else "no tensorflow", flush=True)
+    card.why_button.click()
+    dialog = window.draw_tab.explain_dialog
+    wait("the explanation", lambda: dialog.explanation is not None or dialog.banner.isVisible())
+    print("explained", dialog.explanation.top.digit if dialog.explanation else dialog.banner.text())
+    print("after explaining:", "tensorflow imported" if "tensorflow" in sys.modules else "no tensorflow", flush=True)
+    window.close()
+""")
+
+
+def test_tensorflow_is_imported_only_once_an_explanation_is_asked_for(tmp_path):
+    env = {**os.environ, "DIGITDESK_HOME": str(tmp_path / "home"), "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("DIGITDESK_READER", None)
+    done = subprocess.run([sys.executable, "-c", APP], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "why button True action True" in out, out
+    assert "after reading: no tensorflow" in out, out
+    assert "explained 7" in out and "after explaining: tensorflow imported" in out, out
