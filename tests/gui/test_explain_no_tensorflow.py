@@ -7,30 +7,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 
 from tests.conftest import REPO
+from tests.gui import child_app
 
-APP = textwrap.dedent(r"""
-    import sys, time
-    from PySide6.QtCore import QEventLoop
-    from PySide6.QtWidgets import QApplication
-    from digitdesk.gui import app as gui_app, create_main_window
-    from digitdesk.gui.widgets.canvas import draw_number
-
-    qapp = QApplication(sys.argv[:1])
-    gui_app.configure_application(qapp)
-    gui_app.install_excepthook()
-    window = create_main_window()
-    window.show()
-
-    def wait(what, predicate, seconds=120):
-        end = time.monotonic() + seconds
-        while not predicate():
-            if time.monotonic() > end:
-                print(f"timed out waiting for {what}", flush=True)
-                sys.exit(3)
-            qapp.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+APP = child_app.script(r"""
 
     wait("the model", lambda: window.model.recognizer is not None)
     shown = []
