@@ -456,6 +456,12 @@ def run(verbose: bool = True, model: str | os.PathLike | None = None, checks: tu
     if verbose:
         print(f"digitdesk {digitdesk.__version__} self-test: {_where()}, Python {platform.python_version()}, "
               f"{platform.system()} {platform.machine()}", file=out, flush=True)
+    from digitdesk.core.tfimport import tensorflow_conflict
+
+    conflict = tensorflow_conflict()  # before anything imports it
+    if conflict:
+        failures.append(f"install: {conflict}")
+        print(f"FAIL  install     0.0 s  {conflict}", file=out, flush=True)
     try:
         if {"window", "training"} & set(checks):  # the Data tab and training read MNIST
             os.environ[DATA_ENV] = str(write_synthetic_mnist(tmp / "home" / "synthetic-mnist"))
