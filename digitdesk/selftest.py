@@ -12,6 +12,9 @@ Four checks, each printed on one line with its time:
   folder, reloads with the same outputs, and its confusion matrix is plotted (matplotlib) as
   ``digitdesk evaluate --report`` does.
 
+Before them, an installation with two TensorFlow wheels (``tensorflow`` and ``tensorflow-cpu``,
+which overwrite each other's files) fails as ``install``, with the command that keeps one.
+
 A check fails when it raises, and also when anything else goes wrong while it runs: an uncaught
 exception (``sys.excepthook``, ``threading.excepthook``, ``sys.unraisablehook``, which is where
 PySide sends an error in a Qt override or slot), a Qt message at critical level, or a log record
