@@ -209,7 +209,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("\ninterrupted: nothing saved", file=sys.stderr)
         return 130
     if cluster is not None and not cluster.is_chief:
-        print(f"{prefix}done: trained {result.epochs_run} epochs with the others; the chief "
+        print(f"{prefix}done: trained {result.epochs_run} epoch{'s' * (result.epochs_run != 1)} with the others; the chief "
               f"(worker 0, {cluster.workers[0]}) saves the model")
         return 0
     acc = meta.get("test_accuracy")
