@@ -101,8 +101,9 @@ def cmd_twin(args: argparse.Namespace) -> int:
 class ProgressBar:
     """A one-line text progress bar on stderr: epoch, batch, loss, accuracy, speed and time left."""
 
-    def __init__(self, stream=sys.stderr, width: int = 24):
+    def __init__(self, stream=sys.stderr, width: int = 24, prefix: str = ""):
         self.stream, self.width = stream, width
+        self.prefix = prefix  # "worker 1 of 2: " on a worker of several
         self.last = 0.0
         self.tty = stream.isatty()
 
@@ -120,11 +121,11 @@ class ProgressBar:
             val = f"  val_loss {p.val_loss:.4f}  val_acc {p.val_accuracy:.4f}" if p.val_accuracy is not None else ""
             line = (f"epoch {p.epoch}/{p.epochs}  loss {p.loss:.4f}  acc {p.accuracy:.4f}{val}  "
                     f"{p.samples_per_s:,.0f} samples/s  {_duration(p.elapsed)} elapsed")
-            self.stream.write(("\r\x1b[K" if self.tty else "") + line + "\n")
+            self.stream.write(("\r\x1b[K" if self.tty else "") + self.prefix + line + "\n")
         elif self.tty:
-            self.stream.write("\r\x1b[K" + line)
+            self.stream.write("\r\x1b[K" + self.prefix + line)
         else:
-            self.stream.write(line + "\n")
+            self.stream.write(self.prefix + line + "\n")
         self.stream.flush()
 
 
@@ -152,8 +153,20 @@ def train_config(args: argparse.Namespace):
     return replace(config, **{k: v for k, v in given.items() if v is not None})
 
 
+def _cluster(args: argparse.Namespace):
+    """The workers of ``--workers``/``--worker-index``, else of ``TF_CONFIG``, else None."""
+    from digitdesk.core.cluster import from_arguments, from_environment
+
+    if args.workers is not None or args.worker_index is not None:
+        return from_arguments(args.workers, args.worker_index)
+    return from_environment()
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
     from digitdesk.core.data import load_source
+    from digitdesk.core.tfimport import tensorflow_conflict
 
     config = train_config(args)
     if args.preset and args.data is None:
@@ -161,6 +174,21 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         if get(args.preset).source == "csv":
             raise DigitdeskError(f"the {args.preset} preset trains on a Kaggle train.csv: give it with --data train.csv")
+    conflict = tensorflow_conflict()
+    if conflict:
+        raise DigitdeskError(conflict)
+    cluster = _cluster(args)
+    strategy, prefix = None, ""
+    if cluster is not None:
+        from digitdesk.core.cluster import check_port_free, make_strategy
+        from digitdesk.core.training import set_multi_worker_strategy
+
+        check_port_free(cluster)
+        prefix = f"{cluster.label()}: "
+        print(f"{prefix}listening on {cluster.address}, waiting up to {args.worker_timeout:g} s for "
+              f"{cluster.size - 1} other worker{'s' * (cluster.size > 2)}", file=sys.stderr)
+        strategy = make_strategy(cluster, args.worker_timeout)  # before any other TensorFlow work
+        set_multi_worker_strategy(strategy)
     _quiet_tensorflow()
     from digitdesk.core.trainjob import train_and_save
 
@@ -168,19 +196,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.fine_tune:
         from digitdesk.core.modelio import load_model
 
-        initial = load_model(args.fine_tune)
+        with strategy.scope() if strategy is not None else nullcontext():  # mirrored across the workers
+            initial = load_model(args.fine_tune)
         config.arch = "fine-tuned"
     dataset = load_source(args.data)
-    print(f"training {config.arch} on {dataset.source}: {len(dataset.train)} images, "
+    print(f"{prefix}training {config.arch} on {dataset.source}: {len(dataset.train)} images, "
           f"{config.epochs} epochs" + (f" (preset {args.preset})" if args.preset else ""), file=sys.stderr)
     try:
-        result, meta = train_and_save(config, dataset, args.out, on_progress=ProgressBar(),
-                                      initial_model=initial, name=Path(args.out).stem)
+        result, meta = train_and_save(config, dataset, args.out, on_progress=ProgressBar(prefix=prefix),
+                                      initial_model=initial, name=Path(args.out).stem, cluster=cluster,
+                                      strategy=strategy)
     except KeyboardInterrupt:
         print("\ninterrupted: nothing saved", file=sys.stderr)
         return 130
+    if cluster is not None and not cluster.is_chief:
+        print(f"{prefix}done: trained {result.epochs_run} epoch{'s' * (result.epochs_run != 1)} with the others; the chief "
+              f"(worker 0, {cluster.workers[0]}) saves the model")
+        return 0
     acc = meta.get("test_accuracy")
-    print(f"saved {args.out} ({meta['parameters']:,} parameters, best epoch {result.best_epoch}"
+    print(f"{prefix}saved {args.out} ({meta['parameters']:,} parameters, best epoch {result.best_epoch}"
           + (f", test accuracy {acc * 100:.2f}%" if acc is not None else "") + ")")
     return 0
 
@@ -267,6 +301,27 @@ def _learning_rate(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number such as 0.001, not {text!r}") from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a number above 0, such as 0.001, not {text}")
+    return value
+
+
+def _workers(text: str) -> str:
+    from digitdesk.core.cluster import parse_workers
+    from digitdesk.core.errors import ClusterError
+
+    try:
+        parse_workers(text)
+    except ClusterError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--workers: ")) from None
+    return text
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not math.isfinite(value) or value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 second, not {text}")
     return value
 
 
@@ -385,6 +440,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fine-tune", metavar="MODEL", type=_existing_file, help="start from this model instead of a new one")
     p.add_argument("--data", metavar="SRC", type=_data_source, help="mnist (default), an MNIST folder or npz, a Kaggle train.csv, or a folder of 0/..9/ images")
     p.add_argument("--out", default="model.keras", type=_output_file(".keras"), help="where to save the model (default: model.keras)")
+    p.add_argument("--workers", metavar="HOST:PORT,...", type=_workers,
+                   help="train one model across these worker processes, one per address, each started with the "
+                        "same options (also read from TF_CONFIG); the first, the chief, saves it")
+    p.add_argument("--worker-index", metavar="I", type=_whole_number(0),
+                   help="which address of --workers is this process (0: the chief)")
+    p.add_argument("--worker-timeout", metavar="SECONDS", type=_seconds, default=120.0,
+                   help="with several workers: how long to wait for all of them to start, and for one that "
+                        "stops answering, before giving up (default: 120)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="accuracy, per-class report, ROC AUC and confusion matrix on a test split")

@@ -12,6 +12,9 @@ Four checks, each printed on one line with its time:
   folder, reloads with the same outputs, and its confusion matrix is plotted (matplotlib) as
   ``digitdesk evaluate --report`` does.
 
+Before them, an installation with two TensorFlow wheels (``tensorflow`` and ``tensorflow-cpu``,
+which overwrite each other's files) fails as ``install``, with the command that keeps one.
+
 A check fails when it raises, and also when anything else goes wrong while it runs: an uncaught
 exception (``sys.excepthook``, ``threading.excepthook``, ``sys.unraisablehook``, which is where
 PySide sends an error in a Qt override or slot), a Qt message at critical level, or a log record
@@ -456,6 +459,12 @@ def run(verbose: bool = True, model: str | os.PathLike | None = None, checks: tu
     if verbose:
         print(f"digitdesk {digitdesk.__version__} self-test: {_where()}, Python {platform.python_version()}, "
               f"{platform.system()} {platform.machine()}", file=out, flush=True)
+    from digitdesk.core.tfimport import tensorflow_conflict
+
+    conflict = tensorflow_conflict()  # before anything imports it
+    if conflict:
+        failures.append(f"install: {conflict}")
+        print(f"FAIL  install     0.0 s  {conflict}", file=out, flush=True)
     try:
         if {"window", "training"} & set(checks):  # the Data tab and training read MNIST
             os.environ[DATA_ENV] = str(write_synthetic_mnist(tmp / "home" / "synthetic-mnist"))

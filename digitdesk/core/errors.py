@@ -39,3 +39,8 @@ def raise_if_stopped(should_stop: "Callable[[], bool] | None", what: str) -> Non
     never for None. Long work calls this between its steps."""
     if should_stop is not None and should_stop():
         raise Cancelled(f"{what} stopped on request")
+
+
+class ClusterError(DigitdeskError):
+    """Training on several workers cannot start or go on: a bad --workers list or TF_CONFIG, a
+    port in use, a worker that does not join or stops answering."""

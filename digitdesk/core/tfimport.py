@@ -16,6 +16,38 @@ import sys
 import threading
 
 
+# The TensorFlow wheels that install the same ``tensorflow`` package: with two of them installed,
+# each overwrote the other's files and the mix is neither (found by importlib.metadata).
+TENSORFLOW_WHEELS = ("tensorflow", "tensorflow-cpu", "tensorflow-intel", "tensorflow-macos")
+GPU_INSTALL = 'pip uninstall -y tensorflow-cpu && pip install "tensorflow[and-cuda]==VERSION"'
+CPU_INSTALL = 'pip uninstall -y tensorflow && pip install --force-reinstall "tensorflow-cpu==VERSION"'
+
+
+def installed_tensorflow_wheels() -> dict[str, str]:
+    """The TensorFlow wheels installed where Python looks (name: version)."""
+    import re
+    from importlib import metadata
+
+    found = {}
+    for dist in metadata.distributions():
+        name = re.sub(r"[-_.]+", "-", (dist.metadata["Name"] or "")).lower()
+        if name in TENSORFLOW_WHEELS:
+            found.setdefault(name, dist.version)
+    return found
+
+
+def tensorflow_conflict() -> str | None:
+    """A message with the fix when more than one TensorFlow wheel is installed, else None."""
+    wheels = installed_tensorflow_wheels()
+    if len(wheels) < 2:
+        return None
+    listed = ", ".join(f"{name} {version}" for name, version in sorted(wheels.items()))
+    version = wheels.get("tensorflow-cpu") or wheels.get("tensorflow") or "VERSION"
+    return (f"two TensorFlow wheels are installed together ({listed}): they overwrite each other's files. "
+            f"Keep one: for an NVIDIA GPU, {GPU_INSTALL.replace('VERSION', version)}; for the CPU only, "
+            f"{CPU_INSTALL.replace('VERSION', version)}")
+
+
 _lock = threading.Lock()
 _imported = False
 _native_log: str | None = None  # a file for the import's native output, on any thread

@@ -84,13 +84,85 @@ def epochs_trained(result: TrainResult) -> int | float:
     return int(n) if n == int(n) else n
 
 
+_multi_worker = None  # the process's MultiWorkerMirroredStrategy, once created
+
+
+def set_multi_worker_strategy(strategy) -> None:
+    """The strategy :func:`get_strategy` returns under ``TF_CONFIG`` (made by cluster.make_strategy)."""
+    global _multi_worker
+    _multi_worker = strategy
+
+
+def is_multi_worker(strategy) -> bool:
+    """Whether ``strategy`` trains across several worker processes."""
+    import tensorflow as tf
+
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return False
+    in_mode = getattr(strategy.extended, "_in_multi_worker_mode", None)
+    return bool(in_mode()) if callable(in_mode) else True
+
+
+def _fix_keras_for_multi_worker(model, strategy) -> None:
+    """Work around Keras 3's multi-worker bugs (keras-team/keras#20585: its ``fit`` fails under
+    MultiWorkerMirroredStrategy), for this model only where possible:
+
+    - every step's logs (scalars) are averaged across workers with ``reduce(..., axis=0)``, which
+      fails on a scalar: they are averaged with ``axis=None`` instead (the same mean);
+    - before the first step, the first batch is averaged across workers only to learn its shapes
+      (and fails on an ``(x, y)`` pair): this worker's own part gives the same shapes.
+    """
+    import tensorflow as tf
+    from keras.src import tree
+    from keras.src.backend.tensorflow import trainer
+
+    if not getattr(trainer, "_digitdesk_fixed", False):
+        original = trainer.reduce_per_replica
+
+        def reduce_per_replica(values, strategy, reduction):
+            if reduction in ("auto", "mean") and is_multi_worker(strategy):
+                return tree.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
+            return original(values, strategy, reduction)
+
+        trainer.reduce_per_replica = reduce_per_replica
+        trainer._digitdesk_fixed = True
+
+    def local(value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return strategy.experimental_local_results(value)[0]
+        return value
+
+    def symbolic_build(iterator=None, data_batch=None):
+        if iterator is not None:
+            for _, _, it in iterator:
+                data_batch = tree.map_structure(local, next(it))
+                break
+        with strategy.scope():
+            model._symbolic_build(data_batch=data_batch)
+
+    model._maybe_symbolic_build = symbolic_build
+
+
+def _local_copy(model, weights=None):
+    """The trained model as a plain one (its variables this process's own, not mirrored across
+    the workers): evaluating, saving and converting it then involve no other worker."""
+    copy = model.__class__.from_config(model.get_config())
+    copy.set_weights(model.get_weights() if weights is None else weights)
+    return copy
+
+
 def get_strategy(devices: list[str] | None = None):
     """Pick a ``tf.distribute`` strategy: several workers via ``TF_CONFIG``, several named
     devices or GPUs via MirroredStrategy, else the default (single-device) strategy."""
+    global _multi_worker
     import tensorflow as tf
 
     if os.environ.get("TF_CONFIG"):
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        if _multi_worker is None:  # one per process: it starts this worker's server
+            from digitdesk.core.cluster import from_environment, make_strategy
+
+            _multi_worker = make_strategy(from_environment())
+        return _multi_worker
     if devices and len(devices) > 1:
         return tf.distribute.MirroredStrategy(devices)
     gpus = tf.config.list_logical_devices("GPU")
@@ -107,6 +179,11 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, augmen
     from digitdesk.core.augment import augment_batch
 
     ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
+    # Several workers: each builds this whole pipeline (the same seeds, so the same batches) and
+    # keeps its share of every batch ("DATA"); in-memory arrays have no files to share out.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    ds = ds.with_options(options)
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
@@ -307,8 +384,22 @@ def train(
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
             monitor="val_loss" if val_ds is not None else "loss", factor=config.plateau_factor,
             patience=config.plateau_patience, min_lr=config.min_learning_rate))
-    model.fit(train_ds, epochs=config.epochs, callbacks=callbacks, verbose=0, shuffle=False)  # shuffled by tf.data
-    if config.keep == "best" and run.best_weights is not None:
+    multi_worker = is_multi_worker(strategy)
+    if multi_worker:
+        _fix_keras_for_multi_worker(model, strategy)
+    try:
+        model.fit(train_ds, epochs=config.epochs, callbacks=callbacks, verbose=0, shuffle=False)  # shuffled by tf.data
+    except Exception as exc:
+        if not multi_worker or isinstance(exc, TrainingError):
+            raise
+        from digitdesk.core.cluster import DEFAULT_TIMEOUT, describe_failure, from_environment
+
+        cluster = from_environment()
+        timeout = getattr(strategy, "_digitdesk_timeout", DEFAULT_TIMEOUT)
+        raise TrainingError(describe_failure(exc, cluster, timeout) if cluster else str(exc)) from None
+    if multi_worker:  # the same weights on every worker now; the rest is this worker's own
+        model = _local_copy(model, run.best_weights if config.keep == "best" else None)
+    elif config.keep == "best" and run.best_weights is not None:
         model.set_weights(run.best_weights)
     seconds = time.perf_counter() - run.start
     return TrainResult(

@@ -56,20 +56,35 @@ def train_and_save(
     initial_model=None,
     name: str | None = None,
     runs: RunStore | None = None,
+    cluster=None,
+    strategy=None,
 ) -> tuple[TrainResult, dict]:
     """Train on ``dataset.train``, evaluate on ``dataset.test`` (if labelled), save to ``out``
     with its LiteRT twin beside it (:func:`~digitdesk.core.twin.write_twin`). The run is kept in
-    ``runs`` (default: the per-user runs store), also when it is cancelled or fails."""
-    recorder = RunRecorder.start(config, dataset.source, len(dataset.train), runs, name=name or config.arch)
+    ``runs`` (default: the per-user runs store), also when it is cancelled or fails.
+
+    With a ``cluster`` (:class:`~digitdesk.core.cluster.Cluster`), this process is one of its
+    workers: all of them train the one model together, and only the chief (worker 0) tests it,
+    saves it and keeps the run; the others write nothing (their metadata is returned only)."""
+    if cluster is not None and not cluster.is_chief:
+        result = train(config, dataset.train, on_progress=on_progress, should_stop=should_stop,
+                       initial_model=initial_model, strategy=strategy)
+        meta = build_metadata(config, result, dataset, None, name=name)
+        meta["worker"] = {"index": cluster.index, "workers": list(cluster.workers)}
+        return result, meta
+    extra = {"workers": list(cluster.workers)} if cluster is not None else None
+    recorder = RunRecorder.start(config, dataset.source, len(dataset.train), runs, name=name or config.arch, extra=extra)
     try:
         result = train(config, dataset.train, on_progress=recorder.progress(on_progress), should_stop=should_stop,
-                       initial_model=initial_model)
+                       initial_model=initial_model, strategy=strategy)
         result.recorder = recorder
         test_report = None
         if dataset.test is not None and dataset.test.labels is not None and len(dataset.test):
             test_report = evaluate_model(result.model, dataset.test.images, dataset.test.labels)
         meta = build_metadata(config, result, dataset, test_report, name=name)
         meta["run_id"] = recorder.id
+        if cluster is not None:
+            meta["workers"] = list(cluster.workers)  # trained by these processes together
         save_model(result.model, out, meta)
         write_twin(out, result.model)
     except BaseException as exc:
