@@ -29,6 +29,10 @@ from digitdesk.core.structure import (fill_outlined, long_lines, remove_boxes, r
 from digitdesk.core.surface import Surface, find_surface
 
 WORK_SIDE = 1024  # images are analysed at most this large (longer side); boxes are scaled back
+ZOOM_BELOW = 20  # px at the working scale: writing this small in a shrunk photo is read again larger...
+ZOOM_GAIN = 1.5  # ...when the part of the photo around it can be read at least this much larger,
+ZOOM_TO = 40  # px: with its digits this tall (enlarged if need be); not a page of many
+ZOOM_MAX_MARKS = 60  # marks (dense pages of small digits read better at the working scale)
 
 
 @dataclass
@@ -75,18 +79,20 @@ def _bounding(corners: np.ndarray, width: int, height: int) -> tuple[int, int, i
 
 
 def segment(image: np.ndarray, keep_stages: bool = False,
-            should_stop: Callable[[], bool] | None = None, dark_ink: bool | None = None) -> Segmentation:
+            should_stop: Callable[[], bool] | None = None, dark_ink: bool | None = None,
+            zoom: bool = True) -> Segmentation:
     """Find every digit in ``image`` (grayscale or BGR, either polarity), in reading order.
 
     ``dark_ink``: the polarity, when the caller knows it and the image is a plain page (the Draw
     tab's canvas): no surface, printed lines or noise are looked for and the polarity is not
-    guessed. ``should_stop`` is
+    guessed. ``zoom``: small writing in a large photo (digits a few pixels tall at the working
+    scale) is read again from the image's own pixels around it (see ZOOM_BELOW). ``should_stop`` is
     called between the stages and inside the long loops (a thread-safe flag, e.g. a closing
     window's); once it returns True, :class:`~digitdesk.core.errors.Cancelled` is raised.
     ``Segmentation.surface`` is the sheet found (outline in image pixels), if any."""
     check = _stop_check(should_stop)
     check()
-    gray = to_gray(image)
+    gray = full = to_gray(image)
     h0, w0 = gray.shape[:2]
     scale = 1.0
     if max(h0, w0) > WORK_SIDE:
@@ -96,7 +102,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
     if min(gray.shape) < 4:
         return Segmentation([], stages)
     image_size = gray.shape[1], gray.shape[0]  # the working scale, before any flattening
-    surface = find_surface(gray) if dark_ink is None and min(gray.shape) >= 32 else None
+    surface = find_surface(gray) if dark_ink is None and zoom and min(gray.shape) >= 32 else None
     if surface is not None:
         if keep_stages:
             stages["surface"] = _draw_outline(gray, surface)
@@ -164,6 +170,12 @@ def segment(image: np.ndarray, keep_stages: bool = False,
     blobs = drop_outside_boxes(drop_dashes(drop_edge_slivers(blobs, w, h)), printed, box_h)
     if blobs:
         typical_h = typical_height(blobs)
+        if zoom and not plain and surface is None and np.array_equal(to_work, np.eye(3)) and typical_h < ZOOM_BELOW:
+            writing = [b for b in blobs if b.h >= 0.4 * typical_h and b.area >= 0.02 * typical_h ** 2 and not is_blot(b)]
+            zoomed = _zoomed(full, writing, typical_h, scale, should_stop)
+            if zoomed is not None:
+                zoomed.stages = stages
+                return zoomed
         blobs = [b for b in blobs if b.h >= max(MIN_DIGIT_PX, 0.4 * typical_h) and b.area >= 0.02 * typical_h ** 2
                  and not is_blot(b)]
     pieces = []  # (box, mask) per digit
@@ -210,6 +222,38 @@ def segment(image: np.ndarray, keep_stages: bool = False,
                                                       borderValue=(0, 0, 0) if key in ("ink", "binary") else (255, 255, 255))
     outline = None if surface is None else (surface.outline / scale).astype(np.float32)
     return Segmentation(regions, stages, outline)
+
+
+def _zoomed(image: np.ndarray, writing: list[Blob], typical_h: float, scale: float,
+            should_stop: Callable[[], bool] | None) -> Segmentation | None:
+    """Small writing read again at a larger scale: the part of ``image`` (the full-size uint8
+    grey image) around the marks of ``writing`` (found at ``scale``), scaled so that the digits are
+    ZOOM_TO pixels tall (the crop at most WORK_SIDE), segmented without a surface or a further
+    zoom, its boxes moved back into ``image``. None if there is no writing or the crop would not
+    be read at least ZOOM_GAIN times larger than at the working scale, or the writing is more
+    than ZOOM_MAX_MARKS marks."""
+    if not writing or len(writing) > ZOOM_MAX_MARKS:
+        return None
+    h0, w0 = image.shape[:2]
+    pad = 2.0 * typical_h
+    x0 = max(0, int((min(b.x0 for b in writing) - pad) / scale))
+    y0 = max(0, int((min(b.y0 for b in writing) - pad) / scale))
+    x1 = min(w0, int(np.ceil((max(b.x1 for b in writing) + pad) / scale)))
+    y1 = min(h0, int(np.ceil((max(b.y1 for b in writing) + pad) / scale)))
+    f = min(ZOOM_TO / (typical_h / scale), WORK_SIDE / max(1, x1 - x0, y1 - y0))  # the crop's own scale
+    if f / scale < ZOOM_GAIN:  # read no larger than at the working scale
+        return None
+    crop = image[y0:y1, x0:x1]
+    if f != 1.0:
+        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * f)), max(1, round(crop.shape[0] * f))),
+                          interpolation=cv2.INTER_CUBIC if f > 1 else cv2.INTER_AREA)
+    found = segment(crop, should_stop=should_stop, zoom=False)
+    for r in found.regions:
+        x, y, bw, bh = r.box
+        bx0, by0 = x0 + int(x / f), y0 + int(y / f)
+        r.box = (bx0, by0, max(1, min(w0, x0 + int(np.ceil((x + bw) / f))) - bx0),
+                 max(1, min(h0, y0 + int(np.ceil((y + bh) / f))) - by0))
+    return found
 
 
 def _joined_height(binary: np.ndarray, stroke: float | None, min_area: int) -> float | None:
