@@ -16,6 +16,7 @@ from pathlib import Path
 
 from digitdesk import __version__
 from digitdesk.cli_runs import add_runs_parser
+from digitdesk.cli_tune import add_tune_parser
 from digitdesk.core.errors import DigitdeskError
 
 EXIT_ERROR = 1
@@ -385,6 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", metavar="SRC", type=_data_source, help="mnist (default), an MNIST folder or npz, a Kaggle train.csv, or a folder of 0/..9/ images")
     p.add_argument("--out", default="model.keras", type=_output_file(".keras"), help="where to save the model (default: model.keras)")
     p.set_defaults(func=cmd_train)
+
+    add_tune_parser(sub, _output_file(".keras"), _whole_number, _data_source, ProgressBar)
 
     p = sub.add_parser("evaluate", help="accuracy, per-class report, ROC AUC and confusion matrix on a test split")
     p.add_argument("--model", type=_existing_file, help="model file (default: the bundled model)")
