@@ -326,7 +326,7 @@ def _stand_in_for_grpc() -> None:
     try:
         import grpc  # noqa: F401
     except ImportError:
-        sys.modules.setdefault("grpc", types.ModuleType("grpc"))
+        sys.modules["grpc"] = types.ModuleType("grpc", "Stand-in: gRPC is not installed (digitdesk.core.tuning)")
 
 
 def _needs_scipy(algorithm: str) -> None:
@@ -401,7 +401,8 @@ def run_search(config: SearchConfig, data: Split, on_progress: Callable[[SearchP
     val_ds = make_dataset(val.images, val.labels, 1024, None, False, config.seed)
     search = _Search(config, len(train), on_progress, should_stop, val_ds)
     hypermodel = classes["HyperModel"](search, train.images, train.labels)
-    common = dict(objective=OBJECTIVE, seed=config.seed, directory=str(folder.parent), project_name=folder.name,
+    common = dict(objective=OBJECTIVE, seed=config.seed + 1,  # KerasTuner takes a seed of 0 for "none"
+                  directory=str(folder.parent), project_name=folder.name,
                   overwrite=False, max_retries_per_trial=0, max_consecutive_failed_trials=3)
     b = config.budget
     try:
@@ -507,6 +508,9 @@ def train_best(search: SearchResult, dataset, on_progress=None, should_stop=None
     recorder = RunRecorder.start(config, dataset.source, len(train_split), runs, name=name, source=source,
                                  extra={"search": summary})
     try:
+        import keras
+
+        keras.utils.set_random_seed(config.seed)  # train() seeds again: this is for the initial weights
         model = build(config.arch, **shape(best.values))
         result = train(config, train_split, on_progress=recorder.progress(on_progress), should_stop=should_stop,
                        initial_model=model)

@@ -118,6 +118,14 @@ def test_a_search_stops_within_a_batch_and_continues_where_it_stopped(mnist, tmp
     with pytest.raises(TrainingError, match="begun with other settings .*space"):
         run_search(other, data, root=tmp_path)
 
+    # Damaged files (a crash while KerasTuner wrote them) are a clear error, not a traceback.
+    oracle = tmp_path / "t" / "oracle.json"
+    saved = oracle.read_bytes()
+    oracle.write_text('{"ongoing_trials": {')
+    with pytest.raises(TrainingError, match="its files are damaged .*--fresh"):
+        run_search(config, data, root=tmp_path)
+    oracle.write_bytes(saved)
+
     # The best, trained to the end, tested, saved with its twin and kept as a run.
     runs = RunStore(tmp_path / "runs")
     dataset = Dataset(data, Split(mnist.test.images[:300], mnist.test.labels[:300]), "MNIST (2,000)")
@@ -139,3 +147,34 @@ def test_hyperband_and_a_search_with_no_finished_trial(mnist, tmp_path):
     empty = SearchResult(result.config, [], False, 0.0, tmp_path)
     with pytest.raises(TrainingError, match="no trial of the search finished"):
         train_best(empty, Dataset(data, data, "x"))
+
+
+def test_a_search_runs_without_grpc_and_says_bayes_needs_scipy(tmp_path):
+    """As in the desktop bundle, which leaves gRPC and SciPy out (build.spec)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import mnist_dir
+
+    code = f"""
+import sys
+sys.modules["grpc"] = None  # import grpc -> ImportError
+sys.modules["scipy"] = None
+from digitdesk.core.data import load_mnist
+from digitdesk.core.errors import TrainingError
+from digitdesk.core.tunespace import Budget, SearchConfig
+from digitdesk.core.tuning import run_search
+train = load_mnist({str(mnist_dir())!r}).train
+try:
+    run_search(SearchConfig(family="tiny", algorithm="bayes", budget=Budget(trials=1, epochs=1, images=300)), train,
+               root={str(tmp_path)!r})
+except TrainingError as exc:
+    print("bayes:", exc)
+result = run_search(SearchConfig(family="tiny", budget=Budget(trials=1, epochs=1, images=300)), train, root={str(tmp_path)!r})
+print("random:", [r.state for r in result.rows])
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "bayes: Bayesian optimisation needs scipy" in out.stdout
+    assert "random: ['finished']" in out.stdout
