@@ -240,8 +240,8 @@ def add_tune_parser(sub, output_file: Callable, whole_number: Callable, data_sou
     p.add_argument("--batch-sizes", nargs="+", type=whole_number(1), metavar="B", help="batch sizes to try (default: 32 64 128)")
     p.add_argument("--dropout", nargs=2, type=number, metavar=("LOW", "HIGH"), help="dropout range (default: 0 0.5)")
     p.add_argument("--width", nargs="+", type=number, metavar="W", help="multipliers of the filter and unit counts (default: 0.5 1 2)")
-    p.add_argument("--schedules", nargs="+", choices=["constant", "cosine", "exponential", "plateau"],
-                   help="learning-rate schedules to try (default: constant cosine)")
+    p.add_argument("--schedules", nargs="+", choices=["constant", "cosine", "exponential", "plateau"], metavar="S",
+                   help="learning-rate schedules to try: constant, cosine, exponential, plateau (default: constant cosine)")
     p.add_argument("--augment", nargs=2, type=number, metavar=("LOW", "HIGH"),
                    help="augmentation strength range, 0 off to 1 the usual (default: 0 1)")
     p.add_argument("--name", help="the search's name (default: FAMILY-ALGORITHM); the same name continues it")

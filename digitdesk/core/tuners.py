@@ -117,8 +117,9 @@ def row_of(trial, epochs: int) -> TrialRow:
     history = trial.metrics.get_history(OBJECTIVE) if trial.metrics.exists(OBJECTIVE) else []
     best = max((float(o.value[0] if isinstance(o.value, (list, tuple)) else o.value) for o in history), default=None)
     message = (trial.message or "").strip().splitlines()
+    epochs = int(trial.hyperparameters.values.get("tuner/epochs", epochs))  # Hyperband gives each trial its own
     return TrialRow(str(trial.trial_id), values, state, float(score) if score is not None else best,
-                    len(history) if state == "finished" else 0, epochs, 0.0, message[-1] if message else "")
+                    epochs if state == "finished" else 0, epochs, 0.0, message[-1] if message else "")
 
 
 def keras_tuner_classes():
@@ -234,7 +235,8 @@ def keras_tuner_classes():
                 epochs = int(trial.hyperparameters.values.get("tuner/epochs", s.config.budget.epochs))
                 s.current = s.rows[trial.trial_id] = TrialRow(
                     trial.trial_id, {k: v for k, v in trial.hyperparameters.values.items() if k in HYPERPARAMETERS},
-                    "running", None, 0, epochs)
+                    "running", None,
+                    int(trial.hyperparameters.values.get("tuner/initial_epoch", 0)), epochs)  # Hyperband: continued
                 s.trial_start = time.perf_counter()
                 s.report("trial")
 

@@ -50,6 +50,13 @@ def test_bad_budget_family_and_name():
         SearchConfig(algorithm="grid").validate()
 
 
+def test_the_command_line_names_what_the_core_has():
+    from digitdesk.cli_tune import ALGORITHM_NAMES, FAMILY_NAMES
+    from digitdesk.core.tunespace import ALGORITHMS, FAMILIES
+
+    assert FAMILY_NAMES == FAMILIES and ALGORITHM_NAMES == tuple(ALGORITHMS)
+
+
 def test_the_search_starts_from_the_preset():
     config = SearchConfig(family="simple_cnn")
     assert config.start_values() == {"learning_rate": 1e-3, "batch_size": 32, "dropout": 0.0, "width": 1.0,
