@@ -302,12 +302,16 @@ def _stand_in_for_grpc() -> None:
 
 
 def needs_scipy(algorithm: str) -> None:
+    """TrainingError unless ``algorithm`` can run here: KerasTuner's Bayesian optimisation needs
+    SciPy and scikit-learn (keras-tuner[bayesian]), which the desktop bundle leaves out."""
     if algorithm == "bayes":
         try:
             import scipy.optimize  # noqa: F401
+            import sklearn.gaussian_process  # noqa: F401
         except ImportError:
-            raise TrainingError("Bayesian optimisation needs scipy, which is not installed here (the desktop "
-                                "bundle leaves it out): choose random search or Hyperband, or pip install scipy") from None
+            raise TrainingError("Bayesian optimisation needs SciPy and scikit-learn, which are not installed here (the "
+                                "desktop bundle leaves them out): choose random search or Hyperband, or "
+                                "pip install scipy scikit-learn") from None
 
 
 def open_tuner(classes, config: SearchConfig, search: SearchState, hypermodel, common: dict):

@@ -145,12 +145,13 @@ def test_a_search_stops_within_a_batch_and_continues_where_it_stopped(mnist, tmp
     assert record["test"]["accuracy"] == pytest.approx(best.test_report.accuracy, abs=1e-5)
 
 
-def test_hyperband_and_a_search_with_no_finished_trial(mnist, tmp_path):
+def test_hyperband_bayes_and_a_search_with_no_finished_trial(mnist, tmp_path):
     from digitdesk.core.tuning import SearchResult, run_search, train_best
 
     data = Split(mnist.train.images[:600], mnist.train.labels[:600])
-    result = run_search(tiny_search("hb", trials=2, algorithm="hyperband"), data, root=tmp_path)
-    assert len(result.rows) == 2 and all(r.state == "finished" for r in result.rows)
+    for algorithm in ("hyperband", "bayes"):
+        result = run_search(tiny_search(algorithm, trials=2, algorithm=algorithm), data, root=tmp_path)
+        assert len(result.rows) == 2 and all(r.state == "finished" for r in result.rows), algorithm
     empty = SearchResult(result.config, [], False, 0.0, tmp_path)
     with pytest.raises(TrainingError, match="no trial of the search finished"):
         train_best(empty, Dataset(data, data, "x"))
@@ -167,6 +168,7 @@ def test_a_search_runs_without_grpc_and_says_bayes_needs_scipy(tmp_path):
 import sys
 sys.modules["grpc"] = None  # import grpc -> ImportError
 sys.modules["scipy"] = None
+sys.modules["sklearn"] = None
 from digitdesk.core.data import load_mnist
 from digitdesk.core.errors import TrainingError
 from digitdesk.core.tunespace import Budget, SearchConfig
@@ -183,5 +185,5 @@ print("random:", [r.state for r in result.rows])
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                          env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "bayes: Bayesian optimisation needs scipy" in out.stdout
+    assert "bayes: Bayesian optimisation needs SciPy and scikit-learn" in out.stdout
     assert "random: ['finished']" in out.stdout
