@@ -3,8 +3,8 @@ as good as the preset it starts from, and what does KerasTuner cost over trainin
 by hand?
 
     python -m benchmarks.bench_tune [--family simple_cnn] [--trials 8] [--epochs 2] [--images 12000]
-                                    [--overhead-trials 4] [--overhead-epochs 1] [--overhead-images 6000]
-                                    [--repeats 2] [--seeds 3] [--only quality|overhead] [--json out.json]
+                                    [--overhead-trials 3] [--overhead-epochs 2] [--overhead-images 12000]
+                                    [--repeats 3] [--seeds 3] [--only quality|overhead] [--json out.json]
 
 1. Quality: a random search of ``--trials`` x ``--epochs`` on ``--images`` MNIST training images
    (10% held out for validation) whose first trial is the family's preset (``core/presets.py``).
@@ -190,9 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--images", type=int, default=12000)
     p.add_argument("--overhead-trials", type=int, default=3)
-    p.add_argument("--overhead-epochs", type=int, default=1)
-    p.add_argument("--overhead-images", type=int, default=6000)
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--overhead-epochs", type=int, default=2)
+    p.add_argument("--overhead-images", type=int, default=12000)
+    p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--seeds", type=int, default=3, help="retrain the preset and the best this many times (seeds 0, 1, ...)")
     p.add_argument("--only", choices=["quality", "overhead"])
     p.add_argument("--json", help="also write the results here")
