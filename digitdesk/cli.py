@@ -17,6 +17,7 @@ from pathlib import Path
 from digitdesk import __version__
 from digitdesk.cli_explain import add_explain_parser
 from digitdesk.cli_runs import add_runs_parser
+from digitdesk.cli_tune import add_tune_parser
 from digitdesk.core.errors import DigitdeskError
 
 EXIT_ERROR = 1
@@ -449,6 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with several workers: how long to wait for all of them to start, and for one that "
                         "stops answering, before giving up (default: 120)")
     p.set_defaults(func=cmd_train)
+
+    add_tune_parser(sub, _output_file(".keras"), _whole_number, _data_source, ProgressBar)
 
     p = sub.add_parser("evaluate", help="accuracy, per-class report, ROC AUC and confusion matrix on a test split")
     p.add_argument("--model", type=_existing_file, help="model file (default: the bundled model)")

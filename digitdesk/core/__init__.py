@@ -1,3 +1,3 @@
 """The Qt-free recognition engine: data, preprocessing, segmentation, models, training, inference,
-and the experiments around them (kept runs, presets, ensembles). The README's architecture section
+and the experiments around them (kept runs, presets, ensembles, hyperparameter searches). The README's architecture section
 lists every module."""

@@ -15,6 +15,16 @@ def _layers():
     return layers
 
 
+def _n(count: int, width: float) -> int:
+    """``count`` filters or units scaled by ``width`` (at least 1)."""
+    return max(1, int(round(count * width)))
+
+
+def _dropout(L, rate: float) -> list:
+    """A Dropout layer when ``rate`` is above 0, else nothing (the classic models have none)."""
+    return [L.Dropout(rate)] if rate > 0 else []
+
+
 def fnn() -> "keras.Model":
     """The notebooks' feed-forward net: Flatten, Dense 50 x2 (42,310 parameters)."""
     import keras
@@ -33,19 +43,21 @@ def fnn() -> "keras.Model":
     )
 
 
-def mlp() -> "keras.Model":
-    """The Kaggle notebooks' multilayer perceptron: Dense 128 x3 (134,794 parameters)."""
+def mlp(width: float = 1.0, dropout: float = 0.0) -> "keras.Model":
+    """The Kaggle notebooks' multilayer perceptron: Dense 128 x3 (134,794 parameters).
+
+    ``width`` scales the units and ``dropout`` adds Dropout after each hidden layer (a search's
+    hyperparameters; the defaults are the notebook's model)."""
     import keras
 
     L = _layers()
+    hidden = [layer for _ in range(3) for layer in (L.Dense(_n(128, width), activation="relu"), *_dropout(L, dropout))]
     return keras.Sequential(
         [
             keras.Input(INPUT_SHAPE),
             L.Rescaling(1.0 / 255),
             L.Flatten(),
-            L.Dense(128, activation="relu"),
-            L.Dense(128, activation="relu"),
-            L.Dense(128, activation="relu"),
+            *hidden,
             L.Dense(NUM_CLASSES, activation="softmax"),
         ],
         name="mlp",
@@ -73,8 +85,11 @@ def dense_deep() -> "keras.Model":
     )
 
 
-def simple_cnn() -> "keras.Model":
-    """The notebooks' simple CNN: Conv32 3x3, MaxPool, Dense 128 (693,962 parameters)."""
+def simple_cnn(width: float = 1.0, dropout: float = 0.0) -> "keras.Model":
+    """The notebooks' simple CNN: Conv32 3x3, MaxPool, Dense 128 (693,962 parameters).
+
+    ``width`` scales the filters and units, ``dropout`` adds Dropout before and after the dense
+    layer (a search's hyperparameters; the defaults are the notebook's model)."""
     import keras
 
     L = _layers()
@@ -82,18 +97,22 @@ def simple_cnn() -> "keras.Model":
         [
             keras.Input(INPUT_SHAPE),
             L.Rescaling(1.0 / 255),
-            L.Conv2D(32, 3, activation="relu"),
+            L.Conv2D(_n(32, width), 3, activation="relu"),
             L.MaxPooling2D(),
             L.Flatten(),
-            L.Dense(128, activation="relu"),
+            *_dropout(L, dropout),
+            L.Dense(_n(128, width), activation="relu"),
+            *_dropout(L, dropout),
             L.Dense(NUM_CLASSES, activation="softmax"),
         ],
         name="simple_cnn",
     )
 
 
-def lenet5() -> "keras.Model":
-    """LeNet-5 (LeCun et al. 1998): Conv6 5x5, AvgPool, Conv16 5x5, AvgPool, Dense 120, 84; tanh (61,706 parameters)."""
+def lenet5(width: float = 1.0, dropout: float = 0.0) -> "keras.Model":
+    """LeNet-5 (LeCun et al. 1998): Conv6 5x5, AvgPool, Conv16 5x5, AvgPool, Dense 120, 84; tanh (61,706 parameters).
+
+    ``width`` scales the filters and units, ``dropout`` adds Dropout after each dense layer."""
     import keras
 
     L = _layers()
@@ -101,21 +120,26 @@ def lenet5() -> "keras.Model":
         [
             keras.Input(INPUT_SHAPE),
             L.Rescaling(1.0 / 255),
-            L.Conv2D(6, 5, padding="same", activation="tanh"),
+            L.Conv2D(_n(6, width), 5, padding="same", activation="tanh"),
             L.AveragePooling2D(2),
-            L.Conv2D(16, 5, activation="tanh"),
+            L.Conv2D(_n(16, width), 5, activation="tanh"),
             L.AveragePooling2D(2),
             L.Flatten(),
-            L.Dense(120, activation="tanh"),
-            L.Dense(84, activation="tanh"),
+            L.Dense(_n(120, width), activation="tanh"),
+            *_dropout(L, dropout),
+            L.Dense(_n(84, width), activation="tanh"),
+            *_dropout(L, dropout),
             L.Dense(NUM_CLASSES, activation="softmax"),
         ],
         name="lenet5",
     )
 
 
-def deep_cnn() -> "keras.Model":
-    """The notebooks' deep CNN: Conv32 x2, Conv64 x2, Dense 256, with BatchNorm and Dropout (331,754 parameters)."""
+def deep_cnn(width: float = 1.0, dropout: float = 0.5) -> "keras.Model":
+    """The notebooks' deep CNN: Conv32 x2, Conv64 x2, Dense 256, with BatchNorm and Dropout (331,754 parameters).
+
+    ``width`` scales the filters and units; ``dropout`` is the dense layer's rate, the two
+    convolution blocks' is half of it (the notebook's 0.5 and 0.25 by default)."""
     import keras
 
     L = _layers()
@@ -123,22 +147,22 @@ def deep_cnn() -> "keras.Model":
         [
             keras.Input(INPUT_SHAPE),
             L.Rescaling(1.0 / 255),
-            L.Conv2D(32, 3, activation="relu"),
+            L.Conv2D(_n(32, width), 3, activation="relu"),
             L.BatchNormalization(),
-            L.Conv2D(32, 3, activation="relu"),
-            L.BatchNormalization(),
-            L.MaxPooling2D(),
-            L.Dropout(0.25),
-            L.Conv2D(64, 3, activation="relu"),
-            L.BatchNormalization(),
-            L.Conv2D(64, 3, activation="relu"),
+            L.Conv2D(_n(32, width), 3, activation="relu"),
             L.BatchNormalization(),
             L.MaxPooling2D(),
-            L.Dropout(0.25),
+            *_dropout(L, dropout / 2),
+            L.Conv2D(_n(64, width), 3, activation="relu"),
+            L.BatchNormalization(),
+            L.Conv2D(_n(64, width), 3, activation="relu"),
+            L.BatchNormalization(),
+            L.MaxPooling2D(),
+            *_dropout(L, dropout / 2),
             L.Flatten(),
-            L.Dense(256, activation="relu"),
+            L.Dense(_n(256, width), activation="relu"),
             L.BatchNormalization(),
-            L.Dropout(0.5),
+            *_dropout(L, dropout),
             L.Dense(NUM_CLASSES, activation="softmax"),
         ],
         name="deep_cnn",
@@ -183,7 +207,7 @@ def digitnet() -> "keras.Model":
     )
 
 
-def tiny() -> "keras.Model":
+def tiny(width: float = 1.0, dropout: float = 0.0) -> "keras.Model":
     """A very small CNN for tests and quick demos (trains in seconds)."""
     import keras
 
@@ -192,9 +216,10 @@ def tiny() -> "keras.Model":
         [
             keras.Input(INPUT_SHAPE),
             L.Rescaling(1.0 / 255),
-            L.Conv2D(8, 3, strides=2, activation="relu"),
-            L.Conv2D(16, 3, strides=2, activation="relu"),
+            L.Conv2D(_n(8, width), 3, strides=2, activation="relu"),
+            L.Conv2D(_n(16, width), 3, strides=2, activation="relu"),
             L.Flatten(),
+            *_dropout(L, dropout),
             L.Dense(NUM_CLASSES, activation="softmax"),
         ],
         name="tiny",
@@ -215,12 +240,18 @@ DESCRIPTIONS = {name: (fn.__doc__ or "").strip().splitlines()[0] for name, fn in
 RENAMED = {"dense": "dense_deep"}  # old name: new name (saved settings and scripts still build them)
 
 
-def build(name: str) -> "keras.Model":
-    """Build an untrained model from the zoo by name."""
+SCALABLE = ("simple_cnn", "lenet5", "deep_cnn", "mlp", "tiny")  # take width= and dropout= (a search's families)
+
+
+def build(name: str, **shape) -> "keras.Model":
+    """Build an untrained model from the zoo by name; ``shape`` (``width``, ``dropout``) for the
+    :data:`SCALABLE` ones."""
     from digitdesk.core.errors import TrainingError
 
     try:
         factory = ZOO[RENAMED.get(name, name)]
     except KeyError:
         raise TrainingError(f"unknown architecture {name!r}; choose one of {', '.join(ZOO)}") from None
-    return factory()
+    if shape and name not in SCALABLE:
+        raise TrainingError(f"{name} has a fixed shape; the ones a search can widen are {', '.join(SCALABLE)}")
+    return factory(**shape)

@@ -186,6 +186,7 @@ def _train_models_data(app, win, grab: Callable[[str], None]) -> None:
     tab.save_model("simple_cnn, 4 epochs on 12k MNIST")
     _wait_until(app, lambda: tab.saved is not None, 60)
     _train_runs(app, win, grab)
+    _train_search(app, win, grab)
     store = win.store
     store.add(build("tiny"), {"test_accuracy": 0.9412, "data": "MNIST", "epochs": 2, "architecture": "tiny"},
               "tiny quick test")
@@ -238,6 +239,23 @@ def _train_runs(app, win, grab: Callable[[str], None]) -> None:
     tab.runs_view.select(tab.runs_view.row_ids())
     app.processEvents()
     grab("train-runs")
+
+
+def _train_search(app, win, grab: Callable[[str], None]) -> None:
+    """The Train tab's Search page after a real small search (the tiny family, so it takes
+    about a minute), its best trained and tested."""
+    tab = win.train_tab
+    tab.views.setCurrentWidget(tab.search_page)
+    view, form = tab.search_view, tab.search_view.form
+    form.family_combo.setCurrentIndex(form.family_combo.findData("tiny"))
+    form.trials_spin.setValue(6)
+    form.epochs_spin.setValue(2)
+    form.images_spin.setValue(4000)
+    form.final_spin.setValue(3)
+    form.final_images_spin.setValue(12_000)
+    view.start()
+    _wait_until(app, lambda: not view.running, 600)
+    grab("train-search")
 
 
 def main(argv: list[str] | None = None) -> int:

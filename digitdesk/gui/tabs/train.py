@@ -27,6 +27,7 @@ from digitdesk.gui.widgets.plots import LivePlot
 from digitdesk.gui.workers.recognition import describe_error
 from digitdesk.gui.widgets.results_panel import ResultsPanel
 from digitdesk.gui.widgets.runs_view import RunsView
+from digitdesk.gui.widgets.search_view import SearchView
 from digitdesk.gui.settings import Settings
 from digitdesk.gui.widgets.train_form import TrainForm
 from digitdesk.core.trainhistory import TrainHistory, epoch_line, format_duration
@@ -84,16 +85,22 @@ class TrainTab(QWidget):
         self.banner.setObjectName("trainErrorLabel")
         self.status_label = QLabel("Choose a preset or settings and press Start.")
         self.status_label.setObjectName("trainStatusLabel")
+        self.train_header = QWidget()  # what training shows above the pages (hidden on the Search page)
+        header = QVBoxLayout(self.train_header)
+        header.setContentsMargins(0, 0, 0, 0)
+        header.addLayout(self._build_controls())
+        header.addWidget(self.status_label)
+        header.addWidget(self._build_stop_bar())
+        header.addWidget(self.banner)
         right = QVBoxLayout()
-        right.addLayout(self._build_controls())
-        right.addWidget(self.status_label)
-        right.addWidget(self._build_stop_bar())
-        right.addWidget(self.banner)
+        right.addWidget(self.train_header)
         right.addWidget(self._build_views(), 1)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 10)
-        layout.addWidget(self._build_form_scroll())
+        self.form_scroll = self._build_form_scroll()
+        layout.addWidget(self.form_scroll)
         layout.addLayout(right, 1)
+        self.views.currentChanged.connect(self._page_changed)
 
     def _build_form_scroll(self) -> QScrollArea:
         """The settings form, scrolling on its own at the left."""
@@ -188,6 +195,17 @@ class TrainTab(QWidget):
         self.runs_page.setWidgetResizable(True)
         self.runs_page.setFrameShape(QFrame.Shape.NoFrame)
         self.views.addTab(self.runs_page, "Runs")
+        self.search_view = SearchView(self._store, self.runs)
+        self.search_view.status.connect(self.status)
+        self.search_view.modelSaved.connect(self.modelSaved)
+        self.search_view.activateRequested.connect(self.activateRequested)
+        self.search_view.busyChanged.connect(self._search_busy)
+        self.search_page = QScrollArea()
+        self.search_page.setWidget(self.search_view)
+        self.search_page.setWidgetResizable(True)
+        self.search_page.setFrameShape(QFrame.Shape.NoFrame)
+        self.views.addTab(self.search_page, "Search")
+        self.views.setTabToolTip(self.views.count() - 1, "Search hyperparameters with KerasTuner, then train the best")
         self.views.currentChanged.connect(lambda i: self.views.widget(i) is self.runs_page and self.runs_view.refresh())
         return self.views
 
@@ -197,6 +215,20 @@ class TrainTab(QWidget):
     def running(self) -> bool:
         return self.session.running
 
+    @Slot(int)
+    def _page_changed(self, index: int) -> None:
+        """The Search page is a mode of its own: its settings take the training settings' place."""
+        searching = self.views.widget(index) is self.search_page
+        self.form_scroll.setVisible(not searching)
+        self.train_header.setVisible(not searching)
+
+    @Slot(bool)
+    def _search_busy(self, busy: bool) -> None:
+        """One job at a time: no training while a search runs."""
+        self.start_button.setEnabled(not busy and not self.running)
+        if not busy:
+            self.runs_view.refresh()  # the best's run
+
     def set_recognizer(self, rec: "Recognizer | None") -> None:
         """The active model: compared with after training, and the base for fine-tuning."""
         self._rec = rec
@@ -204,7 +236,7 @@ class TrainTab(QWidget):
     @Slot()
     def start(self) -> None:
         """Start a run with the form's settings."""
-        if self.running or self._closed:
+        if self.running or self._closed or self.search_view.running:
             return
         self.banner.clear_message()
         self.stop_bar.hide()
@@ -228,6 +260,7 @@ class TrainTab(QWidget):
         self.log.clear()
         self.views.setCurrentIndex(0)
         self.start_button.setEnabled(False)
+        self.search_view.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.form.setEnabled(False)
         self.status_label.setText("Loading the data…")
@@ -251,6 +284,7 @@ class TrainTab(QWidget):
         self._status_timer.stop()
         self.plot.timer.stop()
         self.session.shutdown()
+        self.search_view.shutdown()
         self._jobs.shutdown()  # a save finishes; a test stops at its next check
 
     @Slot(list)
@@ -278,10 +312,12 @@ class TrainTab(QWidget):
     def save_state(self, settings: Settings) -> None:
         self.form.save_state(settings)
         self.runs_view.save_state(settings.group("runs"))
+        self.search_view.save_state(settings.group("search"))
 
     def restore_state(self, settings: Settings) -> None:
         self.form.restore_state(settings)
         self.runs_view.restore_state(settings.group("runs"))
+        self.search_view.restore_state(settings.group("search"))
 
     # The run ----------------------------------------------------------------------------------
 
@@ -339,7 +375,8 @@ class TrainTab(QWidget):
         self._drain()
         self._status_timer.stop()
         self.plot.stop()
-        self.start_button.setEnabled(True)
+        self.start_button.setEnabled(not self.search_view.running)
+        self.search_view.start_button.setEnabled(not self.search_view.running)
         self.stop_button.setEnabled(False)
         self.form.setEnabled(True)
         if self.history.last is not None and self.outcome is not None and not self.outcome.result.cancelled:
