@@ -16,6 +16,9 @@ import numpy as np
 from digitdesk.core.errors import raise_if_stopped
 from digitdesk.core.ink import MIN_DIGIT_PX
 
+LINE_SPREAD = 0.05  # a straight line's ink spreads across it by under 5% of its spread along it
+
+
 def components(binary: np.ndarray, min_area: int, join: bool = True,
                 stroke: float | None = None) -> tuple[int, np.ndarray, np.ndarray]:
     """Connected components of ``binary`` (count, labels, stats as OpenCV gives them). Where the
@@ -177,6 +180,34 @@ def drop_edge_slivers(blobs: list[Blob], width: int, height: int) -> list[Blob]:
         return blobs
     limit = 1.6 * typical_height(inner)
     return [b for b in blobs if b in inner or b.h <= limit]
+
+
+def drop_long_lines(blobs: list[Blob], labels: np.ndarray, page_side: int) -> list[Blob]:
+    """Drop straight lines far longer than the writing beside them, at any slant: the edge of a
+    sheet on a desk, a rule left over. A line is a mark at least a fifth of the page long whose
+    ink spreads across it by under LINE_SPREAD of its spread along it (second moments), and at
+    least 2.5 times as long as the median height of the other marks; a lone long stroke (a 1
+    written large) is kept."""
+    if len(blobs) < 2:
+        return blobs
+
+    def straight(b: Blob) -> bool:
+        if max(b.w, b.h) < 0.2 * page_side:
+            return False
+        m = cv2.moments(np.isin(labels[b.y0 : b.y1, b.x0 : b.x1], b.labels).astype(np.uint8), binaryImage=True)
+        if m["m00"] <= 0:
+            return False
+        a, c, bb = m["mu20"] / m["m00"], m["mu02"] / m["m00"], m["mu11"] / m["m00"]
+        root = np.sqrt(max(0.0, ((a - c) / 2) ** 2 + bb ** 2))
+        major, minor = (a + c) / 2 + root, max(0.0, (a + c) / 2 - root)
+        return major > 0 and np.sqrt(minor / major) < LINE_SPREAD
+
+    lines = [b for b in blobs if straight(b)]
+    keep = [b for b in blobs if b not in lines]
+    if not lines or not keep:
+        return blobs
+    writing_h = float(np.median([b.h for b in keep]))
+    return [b for b in blobs if b not in lines or max(b.w, b.h) < 2.5 * writing_h]
 
 
 def drop_outside_boxes(blobs: list[Blob], boxes: np.ndarray, digit_h: float | None) -> list[Blob]:

@@ -21,8 +21,8 @@ import numpy as np
 from digitdesk.core.errors import raise_if_stopped
 from digitdesk.core.ink import (MIN_DIGIT_PX, denoised, ink_u8, looks_written_dark, page_ink, page_ink_is_dark,
                                 threshold, writing_stroke)
-from digitdesk.core.marks import (Blob, components, drop_dashes, drop_edge_slivers, drop_frames, drop_outside_boxes,
-                                  is_blot, merge_strokes, reading_order, split_wide, typical_height)
+from digitdesk.core.marks import (Blob, components, drop_dashes, drop_edge_slivers, drop_frames, drop_long_lines,
+                                  drop_outside_boxes, is_blot, merge_strokes, reading_order, split_wide, typical_height)
 from digitdesk.core.preprocess import frame_ink, to_gray
 from digitdesk.core.structure import (fill_outlined, long_lines, remove_boxes, remove_structure, rule_angle,
                                       writing_height)
@@ -167,6 +167,8 @@ def segment(image: np.ndarray, keep_stages: bool = False,
             continue  # page border or a ruled line
         blobs.append(Blob(x, y, x + bw, y + bh, [i], area))
     blobs = merge_strokes(drop_frames(blobs, h * w), should_stop, None if plain else _joined_height(binary, sw, min_area))
+    if not plain:
+        blobs = drop_long_lines(blobs, labels, max(w, h))
     blobs = drop_outside_boxes(drop_dashes(drop_edge_slivers(blobs, w, h)), printed, box_h)
     if blobs:
         typical_h = typical_height(blobs)

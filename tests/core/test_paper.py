@@ -305,3 +305,18 @@ def test_small_writing_in_a_big_photo_is_read_again_larger(recognizer, monkeypat
     assert 880 <= min(xs) and max(d.box[0] + d.box[2] for d in reading.digits) <= 1010  # boxes in photo pixels
     monkeypatch.setattr(seg_module, "ZOOM_BELOW", 0)  # never zoom: the same photo is misread
     assert recognizer.read(photo).text != "4071"
+
+
+def test_a_long_slanted_line_beside_the_writing_is_not_a_digit():
+    """The edge of a sheet lying askew (a long, thin, straight line at a slant, too wide for the
+    upright-rule check) is dropped, so the digits are still the writing and are read; a lone
+    long stroke (a 1 written large) is kept."""
+    page = np.full((750, 1000, 3), 232, np.uint8)
+    cv2.line(page, (780, 40), (860, 700), (70, 70, 70), 2, cv2.LINE_AA)
+    _write(page, "4071", 200, 400, scale=2.0, thickness=5)
+    regions = segment(_noisy(page)).regions
+    assert len(regions) == 4, [r.box for r in regions]
+    assert max(r.box[0] for r in regions) < 700
+    lone = np.full((750, 1000, 3), 232, np.uint8)
+    cv2.line(lone, (480, 100), (520, 650), (70, 70, 70), 14, cv2.LINE_AA)
+    assert len(segment(_noisy(lone)).regions) == 1
