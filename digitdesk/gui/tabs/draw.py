@@ -205,6 +205,7 @@ class DrawTab(QWidget):
 
     def shutdown(self) -> None:
         if self.explain_dialog is not None:
+            self.explain_dialog.shutdown()  # the window is closing: wait for its job
             self.explain_dialog.close()
         self._reader.shutdown()
 

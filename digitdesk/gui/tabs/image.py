@@ -296,6 +296,7 @@ class ImageTab(QWidget):
     def shutdown(self) -> None:
         """Stop the reader thread; a reading in progress stops at its next check."""
         if self.explain_dialog is not None:
+            self.explain_dialog.shutdown()  # the window is closing: wait for its job
             self.explain_dialog.close()
         self._runner.shutdown()
 

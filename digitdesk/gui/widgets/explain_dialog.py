@@ -12,7 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout,
                                QWidget)
@@ -99,6 +99,7 @@ class ExplainDialog(QDialog):
         self.explanation = None
         self.neighbours: dict | None = None
         self._stop = threading.Event()
+        self._closing = False  # closed while a job that could not stop at once still ran
         self._runner = TaskRunner("explain", self)
         self._runner.finished.connect(self._on_done)
         self._runner.failed.connect(self._on_failed)
@@ -277,6 +278,8 @@ class ExplainDialog(QDialog):
 
     @Slot(object, object)
     def _on_done(self, tag: Any, result: Any) -> None:
+        if self._closed_job_ended():
+            return
         if tag == "explain":
             self._show_explanation(result)
             self.find_neighbours()
@@ -288,6 +291,8 @@ class ExplainDialog(QDialog):
 
     @Slot(object, object)
     def _on_failed(self, tag: Any, exc: Exception) -> None:
+        if self._closed_job_ended():
+            return
         if tag == "explain":
             self.banner.show_error(f"Could not explain this digit: {describe_error(exc)}")
             for view in (self.top_view, self.second_view):
@@ -326,16 +331,35 @@ class ExplainDialog(QDialog):
         self.neighboursShown.emit()
 
     def shutdown(self) -> None:
-        """Stop the work (the index at its next batch) and the thread."""
+        """Stop the work (the index at its next batch) and the thread, waiting for a job that
+        cannot stop at once (the window closing, the app quitting)."""
         self._stop.set()
         self._runner.shutdown()
 
     def done(self, result: int) -> None:
-        """Closing stops the work and the thread."""
-        self.shutdown()
+        """Closing stops the work without waiting for it: a job that cannot stop at once (the
+        first explanation of a session, while TensorFlow loads) ends on its own thread behind the
+        hidden dialog, which then stops its thread; if the app quits first, it waits."""
+        self._release()
         super().done(result)
 
     def closeEvent(self, event) -> None:
-        """Closed while never shown (``done`` is not called then): stop the thread too."""
-        self.shutdown()
+        """Closed by its title bar, or never shown (``done`` is not called then): as ``done``."""
+        self._release()
         super().closeEvent(event)
+
+    def _release(self) -> None:
+        self._stop.set()
+        self._runner.cancel_pending()
+        if not self._runner.busy:
+            self._runner.shutdown()
+        elif not self._closing:
+            self._closing = True
+            QCoreApplication.instance().aboutToQuit.connect(self.shutdown)
+
+    def _closed_job_ended(self) -> bool:
+        """After a close that left a job running: stop the thread, show nothing (True)."""
+        if not self._closing:
+            return False
+        self._runner.shutdown()
+        return True

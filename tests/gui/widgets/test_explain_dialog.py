@@ -132,3 +132,32 @@ def test_failures_say_why_and_keep_what_was_done(qtbot, bundled_model_path):
     assert dialog.explanation is not None and _heatmap_shown(dialog.top_view)  # the heatmaps are kept
     assert "no penultimate layer" in dialog.banner.text() and dialog.retry_button.isVisible()
     dialog.close()
+
+
+def test_closing_while_the_first_explanation_loads_does_not_wait_for_it(window, qtbot, monkeypatch):
+    """The first explanation of a session waits for TensorFlow's import, which cannot be
+    stopped: closing the dialog then returns at once (the job runs on behind the hidden dialog,
+    which then stops its thread), and nothing more is started or shown after it."""
+    import threading
+
+    from digitdesk.gui.widgets import explain_dialog
+
+    gate, started, ended, calls = threading.Event(), threading.Event(), threading.Event(), []
+
+    def loading(*args):  # stands in for the import of TensorFlow and the model's load
+        calls.append("explain")
+        started.set()
+        gate.wait(30)
+        ended.set()
+        return {"explanation": None, "heatmaps": ()}
+
+    monkeypatch.setattr(explain_dialog, "explain_job", loading)
+    monkeypatch.setattr(explain_dialog, "neighbours_job", lambda *a, **k: calls.append("neighbours"))
+    tab = _drawn(window, qtbot, "7")
+    dialog = tab.explain_digit(0)
+    qtbot.waitUntil(started.is_set, timeout=10_000)
+    dialog.reject()
+    assert not dialog.isVisible() and not ended.is_set()  # closed without waiting for the job
+    gate.set()
+    qtbot.waitUntil(lambda: not dialog._runner._thread.isRunning(), timeout=10_000)  # its thread then stops
+    assert calls == ["explain"] and dialog.explanation is None  # nothing more started or shown
