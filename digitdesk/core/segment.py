@@ -29,10 +29,13 @@ from digitdesk.core.structure import (fill_outlined, long_lines, remove_boxes, r
 from digitdesk.core.surface import Surface, find_surface
 
 WORK_SIDE = 1024  # images are analysed at most this large (longer side); boxes are scaled back
-ZOOM_BELOW = 20  # px at the working scale: writing this small in a shrunk photo is read again larger...
-ZOOM_GAIN = 1.5  # ...when the part of the photo around it can be read at least this much larger,
-ZOOM_TO = 40  # px: with its digits this tall (enlarged if need be); not a page of many
-ZOOM_MAX_MARKS = 60  # marks (dense pages of small digits read better at the working scale)
+# Small writing in a photo (see _zoomed): digits under ZOOM_BELOW px at the working scale are read
+# again from the photo's own pixels with the digits ZOOM_TO px tall, when that is at least
+# ZOOM_GAIN times larger, for at most ZOOM_MAX_MARKS marks (dense pages read better as they are).
+ZOOM_BELOW = 20
+ZOOM_GAIN = 1.5
+ZOOM_TO = 40
+ZOOM_MAX_MARKS = 60
 
 
 @dataclass
