@@ -172,7 +172,7 @@ def drop_edge_slivers(blobs: list[Blob], width: int, height: int) -> list[Blob]:
     """Drop what touches the image's edge and is taller than the writing away from it: the
     edge of the sheet, the desk beyond it, a shadow. (Writing cut off by the edge is lost
     anyway; a digit that merely touches it is no taller than the others.)"""
-    m = max(2, round(0.01 * max(width, height)))  # "at the edge": within 1% of it
+    m = max(2, round(0.03 * max(width, height)))  # "at the edge": within 3% of it
     inner = [b for b in blobs if b.x0 > m and b.y0 > m and b.x1 < width - m and b.y1 < height - m]
     if not inner:  # marks at the edge only: keep those shaped like digits (a number cut by a region)
         return [b for b in blobs if min(b.w, b.h) > 4 and max(b.w, b.h) < 4 * min(b.w, b.h)]
