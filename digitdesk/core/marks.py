@@ -168,12 +168,17 @@ def is_blot(b: Blob) -> bool:
     return b.area >= 0.7 * b.w * b.h and b.w >= 1.8 * b.h
 
 
+def edge_margin(height: int, width: int) -> int:
+    """How close to an image's edge a mark "is at the edge": within 3% of its longer side (noise
+    and the last rows of a webcam frame leave an arm coming in from the edge a few pixels short)."""
+    return max(2, round(0.03 * max(width, height)))
+
+
 def drop_edge_slivers(blobs: list[Blob], width: int, height: int) -> list[Blob]:
     """Drop what touches the image's edge and is taller than the writing away from it: the
     edge of the sheet, the desk beyond it, a shadow. (Writing cut off by the edge is lost
     anyway; a digit that merely touches it is no taller than the others.)"""
-    m = max(2, round(0.03 * max(width, height)))  # "at the edge": within 3% of it
-    inner = [b for b in blobs if b.x0 > m and b.y0 > m and b.x1 < width - m and b.y1 < height - m]
+    inner = inner_blobs(blobs, width, height)
     if not inner:  # marks at the edge only: keep those shaped like digits (a number cut by a region)
         return [b for b in blobs if min(b.w, b.h) > 4 and max(b.w, b.h) < 4 * min(b.w, b.h)]
     if len(inner) == len(blobs):
@@ -242,8 +247,14 @@ def typical_height(blobs: list[Blob]) -> float:
     return float(np.median([h for h in heights if h >= 0.5 * tallest]))
 
 
+def inner_blobs(blobs: list[Blob], width: int, height: int) -> list[Blob]:
+    """The blobs away from the image's edge (see :func:`edge_margin`)."""
+    m = edge_margin(height, width)
+    return [b for b in blobs if b.x0 > m and b.y0 > m and b.x1 < width - m and b.y1 < height - m]
+
+
 def merge_strokes(blobs: list[Blob], should_stop: Callable[[], bool] | None = None,
-                  digit_h: float | None = None) -> list[Blob]:
+                  digit_h: float | None = None, frame: tuple[int, int] | None = None) -> list[Blob]:
     """Merge the strokes of each digit; the blobs left, largest area first.
 
     The rule: sort by area (largest first, ties kept in their current order), merge the first
@@ -252,11 +263,13 @@ def merge_strokes(blobs: list[Blob], should_stop: Callable[[], bool] | None = No
     with one lying within ``0.1 * typical_h`` sideways and ``1.5 * typical_h`` up or down (a grid
     of cells finds those); a blob found to merge with nothing can later merge only with a newly
     merged blob, which is checked first; the sort order is the key ``(-area, age)``. Areas must
-    be positive. ``should_stop``: see :func:`segment`.
+    be positive. ``should_stop``: see :func:`segment`. ``frame``: the image's (width, height), when
+    marks at its edge (an arm, a desk) are to be left out of the writing's typical height.
     """
     if not blobs:
         return blobs
-    typical_h = max(typical_height(blobs), digit_h or 0.0)
+    inner = inner_blobs(blobs, *frame) if frame else blobs  # what comes in from the edge sets no height
+    typical_h = max(typical_height(inner or blobs), digit_h or 0.0)
     reach_x, reach_y = 0.1 * typical_h, 1.5 * typical_h
     cell = max(1.0, reach_y)
     live: dict[int, Blob] = {}  # id -> blob; the sort key is (-area, id)

@@ -22,6 +22,7 @@ from digitdesk.core.errors import raise_if_stopped
 from digitdesk.core.ink import (MIN_DIGIT_PX, denoised, ink_u8, looks_written_dark, page_ink, page_ink_is_dark,
                                 threshold, writing_stroke)
 from digitdesk.core.marks import (Blob, components, drop_dashes, drop_edge_slivers, drop_frames, drop_long_lines,
+                                  edge_margin,
                                   drop_outside_boxes, is_blot, merge_strokes, reading_order, split_wide, typical_height)
 from digitdesk.core.preprocess import frame_ink, to_gray
 from digitdesk.core.structure import (fill_outlined, long_lines, remove_boxes, remove_structure, rule_angle,
@@ -169,7 +170,8 @@ def segment(image: np.ndarray, keep_stages: bool = False,
         if (bw > 0.9 * w and bh > 0.9 * h) or (bw >= 0.6 * w and bh < bw / 12) or (bh >= 0.8 * h and bw < bh / 20 and (x < w // 8 or x + bw > w - w // 8)):
             continue  # page border or a ruled line
         blobs.append(Blob(x, y, x + bw, y + bh, [i], area))
-    blobs = merge_strokes(drop_frames(blobs, h * w), should_stop, None if plain else _joined_height(binary, sw, min_area))
+    blobs = merge_strokes(drop_frames(blobs, h * w), should_stop, None if plain else _joined_height(binary, sw, min_area),
+                          None if plain else (w, h))
     if not plain:
         blobs = drop_long_lines(blobs, labels, max(w, h))
     blobs = drop_outside_boxes(drop_dashes(drop_edge_slivers(blobs, w, h)), printed, box_h)
@@ -271,6 +273,11 @@ def _joined_height(binary: np.ndarray, stroke: float | None, min_area: int) -> f
     w, h = stats[1:, cv2.CC_STAT_WIDTH] - 2 * r, stats[1:, cv2.CC_STAT_HEIGHT] - 2 * r
     # One digit each: marks wider than tall are digits run together (a row, or rows of a block).
     single = (stats[1:, cv2.CC_STAT_AREA] >= min_area) & (h > 0) & (w <= 1.2 * h)
+    # Away from the image's edge: what comes in from it (arms holding a card, a desk) is no writing.
+    m = edge_margin(*binary.shape)
+    x, y = stats[1:, cv2.CC_STAT_LEFT], stats[1:, cv2.CC_STAT_TOP]
+    single &= (x > m) & (y > m) & (x + stats[1:, cv2.CC_STAT_WIDTH] < binary.shape[1] - m) \
+        & (y + stats[1:, cv2.CC_STAT_HEIGHT] < binary.shape[0] - m)
     heights = [int(v) for v in h[single]]
     if len(heights) < 2:
         return None

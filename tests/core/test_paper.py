@@ -332,3 +332,17 @@ def test_arms_ending_just_short_of_the_frames_edge_are_not_digits(recognizer):
         cv2.fillConvexPoly(frame, np.int32([[x, 330], [x + 70, 330], [x + 80, 466], [x - 10, 466]]), (55, 55, 55))
     reading = recognizer.read(_noisy(frame, sigma=4.0))
     assert reading.text == "0", [(d.digit, d.box) for d in reading.digits]
+
+
+def test_arms_at_the_frames_edge_do_not_set_the_writings_height(recognizer):
+    """The writing's typical height, which decides which marks are strokes of one digit, is
+    measured away from the frame's edge: forearms coming in from the bottom, far taller than the
+    writing, would make two short rows of digits look like the strokes of tall digits, merged
+    into each other."""
+    frame = np.full((480, 640, 3), 125, np.uint8)
+    _write(frame, "348", 250, 150, scale=1.5, thickness=4)
+    _write(frame, "225", 250, 200, scale=1.5, thickness=4)
+    for x in (90, 430):  # two forearms from below, 4x the writing's height, 14 px short of the edge
+        cv2.fillConvexPoly(frame, np.int32([[x, 250], [x + 70, 250], [x + 85, 466], [x - 15, 466]]), (50, 50, 50))
+    reading = recognizer.read(_noisy(frame, sigma=4.0))
+    assert reading.text == "348\n225", [(d.digit, d.box) for d in reading.digits]
