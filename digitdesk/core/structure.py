@@ -118,13 +118,15 @@ def _restore_crossings(without: np.ndarray, lines: np.ndarray, thick: int, horiz
 
 
 def _standing_strokes(rest: np.ndarray, rules: np.ndarray, horizontal_rules: bool, thick: int,
-                      digit_h: float | None) -> np.ndarray:
+                      digit_h: float | None, left: list[int] | None = None) -> np.ndarray:
     """Straight strokes as thin as the rules, at right angles to them, standing on them: the
     sides of printed boxes (touching a rule at both ends) and the ticks of a comb (short, at one
-    end). A written 1 on a ruled line is kept: it is taller than a tick and meets one rule."""
+    end). A written 1 on a ruled line is kept: it is taller than a tick and meets one rule.
+    ``left``, if given, gets the labels of the strokes standing on the rules that are kept."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(rest, connectivity=8)
     if n <= 1:
         return np.zeros_like(rest)
+    standing = []
     grown = cv2.dilate(rules, np.ones((5, 5), np.uint8)) > 0
     out = np.zeros_like(rest)
     ticks = []  # longer one-ended marks: a comb's ticks if they come evenly spaced
@@ -141,12 +143,16 @@ def _standing_strokes(rest: np.ndarray, rules: np.ndarray, horizontal_rules: boo
         else:
             ends = (near[:, :2].any(), near[:, -2:].any())
         tick = any(ends) and digit_h is not None and long_side <= 0.6 * digit_h
+        if any(ends):
+            standing.append(i)
         if all(ends) or tick:
             out[labels == i] = 255
-        elif any(ends) and digit_h is not None and long_side <= COMB_TICK * digit_h:
-            ticks.append((i, (x, y, w, h)))
+        if any(ends) and not all(ends) and digit_h is not None and long_side <= COMB_TICK * digit_h:
+            ticks.append((i, (x, y, w, h)))  # the short ticks too: with them, a longer one is even
     for i in _comb_ticks(ticks, horizontal_rules):
         out[labels == i] = 255
+    if left is not None:
+        left += [i for i in standing if not out[labels == i].any()]
     return out
 
 
@@ -227,6 +233,10 @@ def _remove(binary: np.ndarray, faint: np.ndarray, strength: np.ndarray | None, 
         if length > side:
             continue
         lines = _runs(faint, length, horizontal, digit_h)
+        comb_ticks = None
+        if horizontal and digit_h and length > 3 * digit_h:
+            combs, comb_ticks = _short_combs(out, faint, lines, digit_h)
+            lines = cv2.bitwise_or(lines, combs)
         if not lines.any():
             continue
         thick = _thickness(lines, horizontal)
@@ -238,11 +248,35 @@ def _remove(binary: np.ndarray, faint: np.ndarray, strength: np.ndarray | None, 
         out = cv2.bitwise_or(without, crossing)
         faint = cv2.subtract(faint, rule_only)
         standing = _standing_strokes(out, rule_only, horizontal, thick, digit_h)
+        if comb_ticks is not None:  # all of a short comb's ticks, as they were found on it
+            standing = cv2.bitwise_or(standing, cv2.bitwise_and(out, comb_ticks))
         out = cv2.subtract(out, standing)
         faint = cv2.subtract(faint, standing)
         removed = cv2.bitwise_or(removed, cv2.bitwise_or(rule_only, standing))
     out, removed = _drop_debris(out, removed, digit_h)
     return (out, removed, faint) if keep_faint else (out, removed)
+
+
+def _short_combs(out: np.ndarray, faint: np.ndarray, lines: np.ndarray, digit_h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Level runs too short for a rule (under a fifth of the page) but three digit heights long,
+    with three or more ticks standing on them and no other straight stroke: a form's comb of a
+    few cells, taken whole or not at all (ticks left standing alone would read as 1s). Without
+    its ticks such a run is kept (an underline, a long bar of a written 7). The runs and their
+    ticks, as masks."""
+    short = _runs(faint, max(MIN_RULE_PX, int(3 * digit_h)), True, digit_h)
+    short = cv2.subtract(short, cv2.dilate(lines, np.ones((3, 3), np.uint8)))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(short, connectivity=8)
+    combs, all_ticks = np.zeros_like(short), np.zeros_like(short)
+    for i in range(1, n):
+        if stats[i, cv2.CC_STAT_WIDTH] < 3 * digit_h:
+            continue
+        run = (labels == i).astype(np.uint8) * 255
+        left: list[int] = []
+        ticks = _standing_strokes(cv2.subtract(out, run), run, True, _thickness(run, True), digit_h, left)
+        if not left and cv2.connectedComponents(ticks, connectivity=8)[0] - 1 >= 3:
+            combs = cv2.bitwise_or(combs, run)
+            all_ticks = cv2.bitwise_or(all_ticks, ticks)
+    return combs, all_ticks
 
 
 def _drop_debris(out: np.ndarray, removed: np.ndarray, digit_h: float | None) -> tuple[np.ndarray, np.ndarray]:

@@ -346,3 +346,21 @@ def test_arms_at_the_frames_edge_do_not_set_the_writings_height(recognizer):
         cv2.fillConvexPoly(frame, np.int32([[x, 250], [x + 70, 250], [x + 85, 466], [x - 15, 466]]), (50, 50, 50))
     reading = recognizer.read(_noisy(frame, sigma=4.0))
     assert reading.text == "348\n225", [(d.digit, d.box) for d in reading.digits]
+
+
+def test_a_short_comb_of_a_few_cells_is_not_read():
+    """A red comb of three cells, far shorter than a rule (under a fifth of the page) but three
+    digit heights long, with a 5 written in its first cell touching a tick: the comb's base line
+    and ticks are printed structure, so the 5 alone is read, not the comb as one wide mark. The
+    same line without ticks (an underline) is not taken for a comb."""
+    def page(ticks: bool) -> np.ndarray:
+        img = np.full((750, 1000, 3), (200, 212, 226), np.uint8)
+        cv2.line(img, (300, 400), (480, 400), (90, 120, 225), 2)
+        for i, tall in enumerate((23, 22, 23, 24) if ticks else ()):
+            cv2.line(img, (300 + i * 60, 400), (300 + i * 60, 400 - tall), (90, 120, 225), 2)
+        cv2.putText(img, "5", (302, 398), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (130, 50, 30), 3, cv2.LINE_AA)
+        return _noisy(cv2.GaussianBlur(img, (0, 0), 0.8))
+
+    regions = segment(page(ticks=True)).regions
+    assert len(regions) == 1 and regions[0].box[2] < 40, [r.box for r in regions]
+    assert "structure" not in segment(page(ticks=False), keep_stages=True).stages  # nothing removed
