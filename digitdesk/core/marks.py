@@ -175,16 +175,22 @@ def edge_margin(height: int, width: int) -> int:
 
 
 def drop_edge_slivers(blobs: list[Blob], width: int, height: int) -> list[Blob]:
-    """Drop what touches the image's edge and is taller than the writing away from it: the
-    edge of the sheet, the desk beyond it, a shadow. (Writing cut off by the edge is lost
-    anyway; a digit that merely touches it is no taller than the others.)"""
+    """Drop what touches the image's edge and is taller than the writing away from it (the
+    edge of the sheet, the desk beyond it, a shadow), and the thin slivers on the border itself
+    (a strip of the sheet's edge). Writing cut off by the edge is lost anyway; a digit that
+    merely comes close to it is no taller than the others, nor that thin."""
     inner = inner_blobs(blobs, width, height)
     if not inner:  # marks at the edge only: keep those shaped like digits (a number cut by a region)
         return [b for b in blobs if min(b.w, b.h) > 4 and max(b.w, b.h) < 4 * min(b.w, b.h)]
     if len(inner) == len(blobs):
         return blobs
-    limit = 1.6 * typical_height(inner)
-    return [b for b in blobs if b in inner or b.h <= limit]
+    typical_h = typical_height(inner)
+    touch = max(1, round(0.01 * max(width, height)))  # on the border itself: a sliver of the desk or the sheet's edge
+
+    def sliver(b: Blob) -> bool:
+        return (min(b.x0, b.y0) < touch or b.x1 > width - touch or b.y1 > height - touch) and min(b.w, b.h) < 0.2 * typical_h
+
+    return [b for b in blobs if b in inner or (b.h <= 1.6 * typical_h and not sliver(b))]
 
 
 def drop_long_lines(blobs: list[Blob], labels: np.ndarray, page_side: int) -> list[Blob]:

@@ -174,7 +174,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
                           None if plain else (w, h))
     if not plain:
         blobs = drop_long_lines(blobs, labels, max(w, h))
-    blobs = drop_outside_boxes(drop_dashes(drop_edge_slivers(blobs, w, h)), printed, box_h)
+    blobs = drop_outside_boxes(drop_edge_slivers(drop_dashes(blobs), w, h), printed, box_h)
     if blobs:
         typical_h = typical_height(blobs)
         if zoom and not plain and surface is None and np.array_equal(to_work, np.eye(3)) and typical_h < ZOOM_BELOW:

@@ -364,3 +364,26 @@ def test_a_short_comb_of_a_few_cells_is_not_read():
     regions = segment(page(ticks=True)).regions
     assert len(regions) == 1 and regions[0].box[2] < 40, [r.box for r in regions]
     assert "structure" not in segment(page(ticks=False), keep_stages=True).stages  # nothing removed
+
+
+def test_a_thin_sliver_on_the_images_border_is_no_digit(recognizer):
+    """A strip of a sheet's edge or the desk on the very border of a photo, as tall as the
+    writing but thin, is not read as a 1; a 1 written near the border, not on it, still is."""
+    page = np.full((600, 800, 3), 232, np.uint8)
+    _write(page, "305", 330, 300, scale=1.6, thickness=4)
+    cv2.line(page, (0, 262), (1, 302), (70, 70, 70), 2)  # on the left border, the writing's height
+    assert recognizer.read(_noisy(page)).text == "305"
+    _write(page, "1", 40, 300, scale=1.6, thickness=4)
+    assert recognizer.read(_noisy(page)).text == "1305"
+
+
+def test_a_sheets_edge_in_dashes_down_to_the_border_is_no_digit():
+    """A sheet's edge that thresholds as a slanted row of dashes, the last one on the image's
+    border: the dashes are found as one line with that last one still among them, so none is
+    left over to read as a 1."""
+    page = np.full((743, 991, 3), 225, np.uint8)
+    for i in range(15):
+        y = 18 + i * 49
+        x = int(981 - 34 * (y - 18) / 722)
+        cv2.line(page, (x, y), (x - 1, min(742, y + 28)), (120, 120, 120), 2)
+    assert segment(_noisy(page)).regions == []
