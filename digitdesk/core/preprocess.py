@@ -98,10 +98,13 @@ def stroke_width(binary: np.ndarray) -> float | None:
 
 
 def _ink_box(ink: np.ndarray) -> tuple[slice, slice] | None:
-    ys, xs = np.nonzero(ink > INK_FLOOR)
-    if len(ys) == 0:
+    """The rows and columns that hold ink above INK_FLOOR, or None."""
+    inked = ink > INK_FLOOR
+    rows = np.flatnonzero(inked.any(axis=1))
+    if len(rows) == 0:
         return None
-    return slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)
+    cols = np.flatnonzero(inked.any(axis=0))
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
 def _scaled(crop: np.ndarray, box: float) -> np.ndarray:
