@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QEvent, QMargins, QObject, QRect, QSize, QTimer, Slot
+from PySide6.QtCore import QByteArray, QEvent, QMargins, QObject, QRect, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
@@ -45,6 +45,7 @@ FIRST_PAINT_WAIT_MS = 300
 # The tabs not built yet are built this long after the model is first ready (the first reading is
 # on screen by then), one per event-loop turn; None: only when shown or asked for.
 BUILD_WHEN_IDLE_MS: int | None = 2000
+BUILD_RETRY_MS = 300  # while a mouse button is held (a stroke being drawn), tried again this much later
 DEFAULT_SIZE = QSize(1180, 780)
 GUESSED_FRAME = QMargins(8, 32, 8, 8)  # a title bar and borders, until the window system tells
 
@@ -212,9 +213,13 @@ class MainWindow(QMainWindow):
 
     def _build_next_tab(self) -> None:
         """Build one tab not built yet, then the next on a later event-loop turn, and last the
-        Train tab's Runs and Search pages. An error is logged (the status bar shows it) and the
-        tab says why when shown, where it is tried again."""
+        Train tab's Runs and Search pages; not while a mouse button is held (a stroke on the
+        canvas would stall). An error is logged (the status bar shows it) and the tab says why
+        when shown, where it is tried again."""
         if self._closed:
+            return
+        if QApplication.mouseButtons() != Qt.MouseButton.NoButton:  # drawing or dragging: later
+            QTimer.singleShot(BUILD_RETRY_MS, self._build_next_tab)
             return
         try:
             if not self.lazy_tabs.build_next():  # every tab is built: then the Train tab's pages

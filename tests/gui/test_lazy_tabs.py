@@ -215,3 +215,25 @@ def test_a_tab_that_cannot_be_built_says_why_and_is_tried_again(no_idle_build, w
     click_tab(qtbot, window, 0)
     click_tab(qtbot, window, 5)
     assert isinstance(window.tabs.currentWidget(), DataTab) and built(window) == ["data"]
+
+
+def test_no_tab_is_built_while_a_stroke_is_drawn(monkeypatch, qtbot, recognizer):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+
+    from digitdesk.gui import create_main_window
+
+    monkeypatch.setattr(main_window, "BUILD_WHEN_IDLE_MS", 50)
+    monkeypatch.setattr(main_window, "BUILD_RETRY_MS", 50)
+    win = create_main_window(recognizer=recognizer)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    canvas = win.draw_tab.canvas
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(100, 100))
+    QTest.mouseMove(canvas, QPoint(140, 160))
+    qtbot.wait(400)  # the idle build was due after 50 ms: it waits for the pen to lift
+    assert built(win) == []
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(140, 160))
+    qtbot.waitUntil(lambda: built(win) == ["data", "models", "train"], timeout=20_000)
+    win.close()
