@@ -237,3 +237,21 @@ def test_no_tab_is_built_while_a_stroke_is_drawn(monkeypatch, qtbot, recognizer)
     QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(140, 160))
     qtbot.waitUntil(lambda: built(win) == ["data", "models", "train"], timeout=20_000)
     win.close()
+
+
+def test_a_tab_whose_first_show_fails_is_built_and_the_error_reported(no_idle_build, window, qtbot, monkeypatch):
+    """As the frozen app without QtSvg did with the plots: the tab's showEvent raises. The error
+    is reported (sys.excepthook), the tab is in its place and the placeholder gone."""
+    from digitdesk.gui.tabs.models import ModelsTab
+
+    def failing_show(self, event):
+        raise ImportError("cannot import name 'QtSvg' from 'PySide6'")
+
+    monkeypatch.setattr(ModelsTab, "showEvent", failing_show, raising=False)
+    with qtbot.capture_exceptions() as raised:
+        click_tab(qtbot, window, 4)
+        qtbot.wait(50)
+    assert raised and all("QtSvg" in str(e[1]) for e in raised)
+    assert isinstance(window.tabs.widget(4), ModelsTab) and window.tabs.count() == 6
+    assert window.tabs.currentIndex() == 4 and built(window) == ["models"]
+    assert [window.tabs.tabText(i) for i in range(6)] == list(main_window.TAB_NAMES)

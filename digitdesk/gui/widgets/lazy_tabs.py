@@ -5,6 +5,7 @@ real widget replaces in place (same index, text and tooltip)."""
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
@@ -58,7 +59,15 @@ class LazyTabs(QObject):
 
     @Slot(int)
     def _on_current_changed(self, index: int) -> None:
-        key = next((k for k, p in self._placeholders.items() if self._tabs.widget(index) is p), None)
+        """Build the page just made current if it is a placeholder. An error that the page shown
+        before left pending (PySide raises it at the next call into Qt, here) is reported to
+        sys.excepthook, and the page is built all the same."""
+        try:
+            page = self._tabs.widget(index)
+        except Exception:
+            sys.excepthook(*sys.exc_info())
+            page = self._tabs.widget(index)
+        key = next((k for k, p in self._placeholders.items() if p is page), None)
         if key is not None and self._building is None:
             self._build(key)  # an error goes to sys.excepthook (a slot); the placeholder says so
 
@@ -82,14 +91,15 @@ class LazyTabs(QObject):
         # page is shown on the way (a removed current page would show its neighbour), and the
         # same page stays current, so no currentChanged is emitted.
         blocked = self._tabs.blockSignals(True)
-        try:
-            self._tabs.insertTab(i, widget, text)
-            self._tabs.setTabToolTip(i, tip)
-            if was_current:
+        self._tabs.insertTab(i, widget, text)
+        self._tabs.setTabToolTip(i, tip)
+        if was_current:
+            try:
                 self._tabs.setCurrentIndex(i)
-            self._tabs.removeTab(i + 1)
-        finally:
-            self._tabs.blockSignals(blocked)
+            except Exception:  # the page's own showEvent failed (PySide raises it at this call)
+                sys.excepthook(*sys.exc_info())  # reported as the event loop would; the page is built
+        self._tabs.removeTab(i + 1)
+        self._tabs.blockSignals(blocked)
         del self._placeholders[key]
         placeholder.deleteLater()
         log.debug("built the %s tab", key)
