@@ -2,6 +2,7 @@
 and the size of the bundle.
 
     python -m benchmarks.bench_frozen [--app dist/digitdesk/digitdesk] [--runs 5] [--json PATH]
+    python -m benchmarks.bench_frozen --app <new>/digitdesk --old-app <old>/digitdesk [--runs 9]
 
 Each run launches the executable offscreen with DIGITDESK_REPORT_STARTUP=quit: the app prints
 "window-visible <s>" at its first paint, "model-ready <s>" once the model is loaded and
@@ -9,6 +10,10 @@ Each run launches the executable offscreen with DIGITDESK_REPORT_STARTUP=quit: t
 the process started), then quits. One unrecorded run first warms the page cache, as a
 second start of the app would be; its figures are shown as "first run". Times are also taken
 from just before the launch call, as a cross-check.
+
+With ``--old-app`` two bundles are launched in turn (old, new, old, ...; one warm-up each), so a
+busy machine slows both alike: the medians side by side, new/old of the medians and the median of
+the ratios of each pair of launches.
 """
 
 from __future__ import annotations
@@ -89,19 +94,66 @@ def measure(app: Path, runs: int) -> dict:
     return out
 
 
+MARKS = ("window-visible", "model-ready", "first-prediction")
+
+
+def compare(old: Path, new: Path, runs: int) -> dict[str, dict[str, list[float]]]:
+    """One unrecorded launch of each, then ``runs`` pairs of launches, old then new; seconds since
+    the process started, per side and mark."""
+    launch(old), launch(new)
+    out: dict[str, dict[str, list[float]]] = {"old": {m: [] for m in MARKS}, "new": {m: [] for m in MARKS}}
+    for _ in range(runs):
+        pair = {"old": launch(old), "new": launch(new)}
+        if all(m in pair["old"] and m in pair["new"] for m in MARKS):
+            for side, marks in pair.items():
+                for m in MARKS:
+                    out[side][m].append(marks[m][0])
+    return out
+
+
+def compare_table(r: dict[str, dict[str, list[float]]]) -> list[str]:
+    """The Markdown table of :func:`compare`'s figures."""
+    lines = ["| since the process started | old: median (range) | new: median (range) | new/old | per pair, median |",
+             "|---|---|---|---|---|"]
+    for m in MARKS:
+        old, new = r["old"][m], r["new"][m]
+        if not old:
+            continue
+        ratio = statistics.median(new) / statistics.median(old)
+        pairs = statistics.median(b / a for a, b in zip(old, new))
+        lines.append(f"| {m.replace('-', ' ')} | {spread(old).replace(' | ', ' (')}) | {spread(new).replace(' | ', ' (')}) "
+                     f"| {ratio:.2f} | {pairs:.2f} |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_frozen", description=__doc__.splitlines()[0])
     parser.add_argument("--app", default=str(DEFAULT_APP), help="the frozen executable")
     parser.add_argument("--runs", type=int, default=5, help="timed runs (after one warm-up run)")
+    parser.add_argument("--old-app", help="another frozen executable, launched in turn with --app")
     parser.add_argument("--json", metavar="PATH", help="also write the raw figures to this JSON file")
     args = parser.parse_args(argv)
     app = Path(args.app).resolve()
-    if not app.is_file():
-        print(f"{app}: not found; build it first with `pyinstaller --noconfirm build.spec`", file=sys.stderr)
-        return 1
+    for exe in [app] + ([Path(args.old_app).resolve()] if args.old_app else []):
+        if not exe.is_file():
+            print(f"{exe}: not found; build it first with `pyinstaller --noconfirm build.spec`", file=sys.stderr)
+            return 1
+    command = "python -m benchmarks.bench_frozen " + shlex.join(sys.argv[1:] if argv is None else argv)
+    if args.old_app:
+        old = Path(args.old_app).resolve()
+        load = os.getloadavg()
+        r = compare(old, app, args.runs)
+        print(f"old {old}\nnew {app}\n{args.runs} pairs of launches ({os.cpu_count()} cores, offscreen), load average "
+              f"{load[0]:.2f} -> {os.getloadavg()[0]:.2f}\n")
+        print("\n".join(compare_table(r)))
+        print(f"\n`{command.strip()}`")
+        if args.json:
+            from benchmarks.suite import write_json
+
+            write_json(args.json, r)
+        return 0
     r = measure(app, args.runs)
     size = r["bytes"]
-    command = "python -m benchmarks.bench_frozen " + shlex.join(sys.argv[1:] if argv is None else argv)
     print(f"frozen app {app} ({os.cpu_count()} cores), offscreen, {args.runs} runs after one warm-up run")
     print(f"{r['staleness']}\n" if r["staleness"] else "")
     print("| measure | median | range (min-max) | first run |")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from digitdesk.core.preprocess import border_is_light, sample_step, stroke_width
+from digitdesk.core.preprocess import border_is_light, median_and_mad, sample_step, stroke_width
 
 MIN_CONTRAST = 0.18  # weakest ink (relative to the paper) that still counts as writing
 NOISY = 8.0  # grey levels of pixel noise above which an image is smoothed before reading
@@ -70,9 +70,8 @@ def ink_u8(ink: np.ndarray) -> np.ndarray:
 def _paper_noise(u8: np.ndarray) -> tuple[float, float]:
     """The paper's ink level and its noise (a robust standard deviation), from ~40k pixels."""
     step = sample_step(u8.size)
-    sample = u8[::step, ::step].astype(np.float32)
-    paper = float(np.median(sample))
-    return paper, 1.4826 * float(np.median(np.abs(sample - paper)))
+    paper, spread = median_and_mad(u8[::step, ::step])
+    return paper, 1.4826 * spread
 
 
 def denoised(gray: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from digitdesk.core.errors import ImageError
 from digitdesk.core.imageio import to_gray
 
 __all__ = ["to_gray", "frame_digit", "frame_ink", "digit_ink", "border_is_light", "centre_of_mass", "stroke_width",
-           "sample_step"]
+           "sample_step", "median_and_mad"]
 
 PREPROCESS_VERSION = 1
 BOX = 20  # longer side of the ink in the 28x28 frame
@@ -36,6 +36,31 @@ def sample_step(size: int) -> int:
     """The stride along both axes that samples about :data:`SAMPLE_PIXELS` of an image of
     ``size`` pixels (``image[::step, ::step]``)."""
     return max(1, int((size / SAMPLE_PIXELS) ** 0.5))
+
+
+def median_and_mad(u8: np.ndarray) -> tuple[float, float]:
+    """The median of uint8 values and the median of their absolute deviations from it, the same
+    numbers ``np.median`` gives on the values as float32, counted from a 256-level histogram
+    (several times faster than sorting)."""
+    values = np.ascontiguousarray(u8, np.uint8)
+    counts = cv2.calcHist([values.reshape(-1, 1)], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    levels = np.arange(256, dtype=np.float64)
+    median = _counted_median(levels, counts)
+    deviation = np.abs(levels - median)
+    order = np.argsort(deviation, kind="stable")
+    return median, _counted_median(deviation[order], counts[order])
+
+
+def _counted_median(values: np.ndarray, counts: np.ndarray) -> float:
+    """The median of ``values`` (ascending) each repeated ``counts`` times: the middle one, or the
+    mean of the two middle ones."""
+    n = int(counts.sum())
+    if n == 0:
+        return float("nan")
+    reached = np.cumsum(counts)
+    lower = values[np.searchsorted(reached, (n - 1) // 2, side="right")]
+    upper = values[np.searchsorted(reached, n // 2, side="right")]
+    return float((lower + upper) / 2)
 
 
 def border_is_light(gray: np.ndarray) -> bool:
@@ -73,10 +98,13 @@ def stroke_width(binary: np.ndarray) -> float | None:
 
 
 def _ink_box(ink: np.ndarray) -> tuple[slice, slice] | None:
-    ys, xs = np.nonzero(ink > INK_FLOOR)
-    if len(ys) == 0:
+    """The rows and columns that hold ink above INK_FLOOR, or None."""
+    inked = ink > INK_FLOOR
+    rows = np.flatnonzero(inked.any(axis=1))
+    if len(rows) == 0:
         return None
-    return slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)
+    cols = np.flatnonzero(inked.any(axis=0))
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
 def _scaled(crop: np.ndarray, box: float) -> np.ndarray:

@@ -1,6 +1,9 @@
 """The main window: Draw, Image and Webcam tabs over one shared model; Train, Models and Data
 tabs to make and choose models; menus and status bar.
 
+The Train, Models and Data tabs are built when first shown or asked for (``window.train_tab``),
+or once the app is idle after the model is ready: the window paints without importing them.
+
 Longer than ~300 lines because it holds the menus, shortcuts, drag and drop, geometry fitted
 to the screen and the wiring between tabs: the one place that knows every tab. Each tab
 saves and restores its own settings."""
@@ -13,7 +16,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QEvent, QMargins, QObject, QRect, QSize, QTimer, Slot
+from PySide6.QtCore import QByteArray, QEvent, QMargins, QObject, QRect, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
@@ -22,21 +25,27 @@ from digitdesk.core.errors import DigitdeskError
 from digitdesk.core.modelstore import ModelInfo, ModelStore
 from digitdesk.core.paths import resource_path
 from digitdesk.gui.widgets.corrections import SampleCollector
-from digitdesk.gui.tabs.data import DataTab
 from digitdesk.gui.tabs.draw import DrawTab
 from digitdesk.gui.tabs.image import ImageTab, image_path_from_mime
-from digitdesk.gui.tabs.models import ModelsTab
+from digitdesk.gui.widgets.lazy_tabs import LazyTabs
 from digitdesk.gui.workers.recognition import ModelHolder, model_summary
 from digitdesk.gui.settings import Settings
-from digitdesk.gui.tabs.train import TrainTab
 from digitdesk.gui.tabs.webcam import WebcamTab
 
 if TYPE_CHECKING:
     from digitdesk.core.recognizer import Recognizer
+    from digitdesk.gui.tabs.data import DataTab
+    from digitdesk.gui.tabs.models import ModelsTab
+    from digitdesk.gui.tabs.train import TrainTab
 
 log = logging.getLogger(__name__)
 TAB_NAMES = ("Draw", "Image", "Webcam", "Train", "Models", "Data")
+LAZY_TABS = ("train", "models", "data")  # the last three, built when first needed
 FIRST_PAINT_WAIT_MS = 300
+# The tabs not built yet are built this long after the model is first ready (the first reading is
+# on screen by then), one per event-loop turn; None: only when shown or asked for.
+BUILD_WHEN_IDLE_MS: int | None = 2000
+BUILD_RETRY_MS = 300  # while a mouse button is held (a stroke being drawn), tried again this much later
 DEFAULT_SIZE = QSize(1180, 780)
 GUESSED_FRAME = QMargins(8, 32, 8, 8)  # a title bar and borders, until the window system tells
 
@@ -107,23 +116,19 @@ class MainWindow(QMainWindow):
         self.draw_tab = DrawTab()
         self.image_tab = ImageTab()
         self.webcam_tab = WebcamTab(camera)
-        self.train_tab = TrainTab(self.store, self.samples)
-        self.models_tab = ModelsTab(self.store)
-        self.data_tab = DataTab(str(self.samples.store.root))
         for tab in (self.draw_tab, self.image_tab):
             tab.set_collector(self.samples)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("tabs")
         self.tabs.setDocumentMode(True)
-        for tab, name in zip(self._all_tabs(), TAB_NAMES):
+        for tab, name in zip((self.draw_tab, self.image_tab, self.webcam_tab), TAB_NAMES):
             self.tabs.addTab(tab, name)
             tab.status.connect(self._show_activity)
-        self.train_tab.modelSaved.connect(lambda _info: self.models_tab.refresh())
-        self.train_tab.modelSaved.connect(lambda info: self.model.make_twin(info.path))
-        self.models_tab.modelImported.connect(lambda info: self.model.make_twin(info.path))
-        self.train_tab.activateRequested.connect(self.activate_model)
-        self.models_tab.activateRequested.connect(self.activate_model)
-        self.samples.changed.connect(lambda _counts: self.data_tab.refresh_if_samples())
+        self.lazy_tabs = LazyTabs(self.tabs)
+        for key, name, build in zip(LAZY_TABS, TAB_NAMES[3:],
+                                    (self._build_train_tab, self._build_models_tab, self._build_data_tab)):
+            self.lazy_tabs.add(key, name, build)
+        self._idle_build_started = False
         self.setCentralWidget(self.tabs)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.image_tab.fileOpened.connect(self._on_file_opened)
@@ -139,8 +144,91 @@ class MainWindow(QMainWindow):
         if camera is not None:
             self.webcam_tab.start_when_shown()  # --camera
 
-    def _all_tabs(self) -> tuple[QWidget, ...]:
-        return (self.draw_tab, self.image_tab, self.webcam_tab, self.train_tab, self.models_tab, self.data_tab)
+    # The tabs built when first needed ---------------------------------------------------------
+
+    @property
+    def train_tab(self) -> "TrainTab":
+        """The Train tab (built now if it was not yet)."""
+        return self.lazy_tabs.get("train")
+
+    @property
+    def models_tab(self) -> "ModelsTab":
+        """The Models tab (built now if it was not yet)."""
+        return self.lazy_tabs.get("models")
+
+    @property
+    def data_tab(self) -> "DataTab":
+        """The Data tab (built now if it was not yet)."""
+        return self.lazy_tabs.get("data")
+
+    def _built(self, key: str) -> QWidget | None:
+        """The tab ``key`` of LAZY_TABS if it is built, else None (nothing is built by asking)."""
+        return self.lazy_tabs.built_widgets().get(key)
+
+    def _build_train_tab(self) -> "TrainTab":
+        from digitdesk.gui.tabs.train import TrainTab
+
+        tab = TrainTab(self.store, self.samples)
+        tab.status.connect(self._show_activity)
+        tab.modelSaved.connect(self._on_model_saved)
+        tab.activateRequested.connect(self.activate_model)
+        if self.model.recognizer is not None:
+            tab.set_recognizer(self.model.recognizer)
+        tab.restore_state(self.settings.group("train"))
+        return tab
+
+    def _build_models_tab(self) -> "ModelsTab":
+        from digitdesk.gui.tabs.models import ModelsTab
+
+        tab = ModelsTab(self.store)
+        tab.status.connect(self._show_activity)
+        tab.modelImported.connect(lambda info: self.model.make_twin(info.path))
+        tab.activateRequested.connect(self.activate_model)
+        if self.model.recognizer is not None:
+            tab.set_in_use(self.model.recognizer)
+        return tab
+
+    def _build_data_tab(self) -> "DataTab":
+        from digitdesk.gui.tabs.data import DataTab
+
+        tab = DataTab(str(self.samples.store.root))
+        tab.status.connect(self._show_activity)
+        self.samples.changed.connect(lambda _counts: tab.refresh_if_samples())
+        return tab
+
+    def _on_model_saved(self, info: ModelInfo) -> None:
+        """A model trained and saved on the Train tab: listed (if the Models tab is built: else
+        it lists it when built) and given its LiteRT twin."""
+        models = self._built("models")
+        if models is not None:
+            models.refresh()
+        self.model.make_twin(info.path)
+
+    def _build_tabs_when_idle(self) -> None:
+        """Start building the tabs not built yet, BUILD_WHEN_IDLE_MS from now (once)."""
+        if self._idle_build_started or BUILD_WHEN_IDLE_MS is None:
+            return
+        self._idle_build_started = True
+        QTimer.singleShot(BUILD_WHEN_IDLE_MS, self._build_next_tab)
+
+    def _build_next_tab(self) -> None:
+        """Build one tab not built yet, then the next on a later event-loop turn, and last the
+        Train tab's Runs and Search pages; not while a mouse button is held (a stroke on the
+        canvas would stall). An error is logged (the status bar shows it) and the tab says why
+        when shown, where it is tried again."""
+        if self._closed:
+            return
+        if QApplication.mouseButtons() != Qt.MouseButton.NoButton:  # drawing or dragging: later
+            QTimer.singleShot(BUILD_RETRY_MS, self._build_next_tab)
+            return
+        try:
+            if not self.lazy_tabs.build_next():  # every tab is built: then the Train tab's pages
+                self.train_tab.build_pages()
+                return
+        except Exception:
+            log.exception("could not build a tab in the background")
+            return
+        QTimer.singleShot(0, self._build_next_tab)
 
     # Model ----------------------------------------------------------------------------
 
@@ -203,8 +291,9 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_model_ready(self, rec: "Recognizer") -> None:
-        for tab in (self.draw_tab, self.image_tab, self.webcam_tab, self.train_tab):
-            tab.set_recognizer(rec)
+        for tab in (self.draw_tab, self.image_tab, self.webcam_tab, self._built("train")):
+            if tab is not None:
+                tab.set_recognizer(rec)
         self._show_model_status(model_summary(rec))
         self.model_label.setToolTip(str(rec.path or ""))
         info, self._activating = self._activating, None
@@ -217,7 +306,10 @@ class MainWindow(QMainWindow):
                 self._show_activity(f"Now using “{info.name}”")
         else:
             self._show_activity("Ready")
-        self.models_tab.set_in_use(rec)
+        models = self._built("models")
+        if models is not None:
+            models.set_in_use(rec)
+        self._build_tabs_when_idle()
 
     @Slot(str)
     def _on_model_notice(self, message: str) -> None:
@@ -229,7 +321,9 @@ class MainWindow(QMainWindow):
         info, self._activating = self._activating, None
         if self.model.recognizer is not None:  # a switch failed: the current model stays
             self._show_activity(f"Could not switch to “{info.name if info else 'the model'}”: {message}", 0)
-            self.models_tab.refresh()
+            models = self._built("models")
+            if models is not None:
+                models.refresh()
             return
         self._show_model_status("No model")
         self.model_label.setToolTip(message)
@@ -375,17 +469,21 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
-        self.train_tab.session.abort()  # winds down while the rest stops
+        built = self.lazy_tabs.built_widgets()  # a tab never built has nothing to stop
+        if "train" in built:
+            built["train"].session.abort()  # winds down while the rest stops
         try:
             self._save_state()
         except Exception:  # never block closing on settings
             log.exception("could not save the settings")
-        self.train_tab.shutdown()  # stops a run within one batch
+        if "train" in built:
+            built["train"].shutdown()  # stops a run within one batch
         self.webcam_tab.shutdown()
         self.draw_tab.shutdown()
         self.image_tab.shutdown()
-        self.models_tab.shutdown()
-        self.data_tab.shutdown()
+        for key in ("models", "data"):
+            if key in built:
+                built[key].shutdown()
         self.model.shutdown()
 
     # Settings ---------------------------------------------------------------------------
@@ -421,8 +519,11 @@ class MainWindow(QMainWindow):
             self.resize(fitted.size())
 
     def _tabs_with_state(self) -> list[tuple[str, QWidget]]:
-        """The tabs that remember settings, each in its own settings group."""
-        return [("draw", self.draw_tab), ("image", self.image_tab), ("webcam", self.webcam_tab), ("train", self.train_tab)]
+        """The tabs that remember settings and are built, each in its own settings group (a tab
+        not built keeps what it saved last time; the Train tab restores its own when built)."""
+        tabs = [("draw", self.draw_tab), ("image", self.image_tab), ("webcam", self.webcam_tab)]
+        train = self._built("train")
+        return tabs + ([("train", train)] if train is not None else [])
 
     def _restore_state(self) -> None:
         s = self.settings.group("window")
@@ -435,8 +536,10 @@ class MainWindow(QMainWindow):
         state = s.get("state", QByteArray())
         if state:
             self.restoreState(state)
-        self.tabs.setCurrentIndex(min(max(0, s.get("tab", 0)), self.tabs.count() - 1))
+        self.tabs.setCurrentIndex(min(max(0, s.get("tab", 0)), self.tabs.count() - 1))  # builds a lazy one
         self._last_tab = self.tabs.currentIndex()
         for name, tab in self._tabs_with_state():
+            if name == "train":
+                continue  # restored as it was built
             if tab is not self.webcam_tab or self._camera is None:  # --camera wins over the remembered source
                 tab.restore_state(self.settings.group(name))

@@ -3,8 +3,11 @@
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from digitdesk.core.preprocess import CENTRE, centre_of_mass, frame_digit, frame_ink, border_is_light, to_gray
+from digitdesk.core.preprocess import (CENTRE, border_is_light, centre_of_mass, frame_digit, frame_ink, median_and_mad,
+                                       to_gray)
 
 
 def _extent(img28):
@@ -89,3 +92,19 @@ def test_stroke_width_brought_into_mnist_range(pen, height):
     out = frame_digit(img)
     assert 1.3 <= _width28(out) <= 4.0
     assert max(_extent(out)) == 20
+
+
+@given(st.lists(st.integers(0, 255), min_size=1, max_size=600), st.sampled_from([1, 2, 3]))
+def test_median_and_mad_are_the_numbers_numpy_gives(values, rows):
+    """Counted from a histogram, the same floats as np.median on the values as float32 (even
+    counts: the mean of the two middle values), for any layout of the pixels."""
+    a = np.array(values[: len(values) // rows * rows] or values[:1], np.uint8).reshape(rows if len(values) >= rows else 1, -1)
+    sample = a.astype(np.float32)
+    paper = float(np.median(sample))
+    assert median_and_mad(a) == (paper, float(np.median(np.abs(sample - paper))))
+    assert median_and_mad(a.T[::-1]) == median_and_mad(a)  # a strided view
+
+
+def test_median_and_mad_of_even_counts_take_the_middle_two():
+    assert median_and_mad(np.array([[0, 3]], np.uint8)) == (1.5, 1.5)
+    assert median_and_mad(np.array([[31, 0, 20, 10]], np.uint8)) == (15.0, 10.0)  # deviations 5, 5, 15, 16

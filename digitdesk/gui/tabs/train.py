@@ -2,6 +2,7 @@
 after the run, the results (confusion matrix, per-digit table, mistakes) and Save / Use.
 
 Training runs on a :class:`TrainSession` thread; evaluation, saving and export on a TaskRunner.
+The Runs and Search pages are built when first shown or asked for (``runs_view``, ``search_view``).
 A timer drains the run's progress reports ten times a second into a :class:`TrainHistory`
 (progress bar, text, log); the plot redraws from it on its own, slower timer.
 
@@ -26,8 +27,6 @@ from digitdesk.core.trainjob import epochs_trained
 from digitdesk.gui.widgets.plots import LivePlot
 from digitdesk.gui.workers.recognition import describe_error
 from digitdesk.gui.widgets.results_panel import ResultsPanel
-from digitdesk.gui.widgets.runs_view import RunsView
-from digitdesk.gui.widgets.search_view import SearchView
 from digitdesk.gui.settings import Settings
 from digitdesk.gui.widgets.train_form import TrainForm
 from digitdesk.core.trainhistory import TrainHistory, epoch_line, format_duration
@@ -41,6 +40,8 @@ if TYPE_CHECKING:
     from digitdesk.core.modelstore import ModelInfo, ModelStore
     from digitdesk.core.recognizer import Recognizer
     from digitdesk.gui.widgets.corrections import SampleCollector
+    from digitdesk.gui.widgets.runs_view import RunsView
+    from digitdesk.gui.widgets.search_view import SearchView
 
 log = logging.getLogger(__name__)
 PROGRESS_STEPS = 1000
@@ -68,6 +69,9 @@ class TrainTab(QWidget):
         self.evaluation = None
         self.saved: ModelInfo | None = None
         self.ensemble_dialog: EnsembleDialog | None = None
+        self._runs_view: RunsView | None = None  # the Runs and Search pages, once built
+        self._search_view: SearchView | None = None
+        self._page_settings: Settings | None = None  # what they restore when built
         self.session = TrainSession(self, self.runs)
         self.session.log.connect(self.append_log)
         self.session.finished.connect(self._on_finished)
@@ -187,27 +191,71 @@ class TrainTab(QWidget):
         results_scroll.setWidgetResizable(True)
         results_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.views.addTab(results_scroll, "Results")
-        self.runs_view = RunsView(self.runs)
-        self.runs_view.status.connect(self.status)
-        self.runs_view.ensembleRequested.connect(self.open_ensemble)
         self.runs_page = QScrollArea()  # like Results: a narrow window scrolls the page, not the form away
-        self.runs_page.setWidget(self.runs_view)
         self.runs_page.setWidgetResizable(True)
         self.runs_page.setFrameShape(QFrame.Shape.NoFrame)
         self.views.addTab(self.runs_page, "Runs")
-        self.search_view = SearchView(self._store, self.runs)
-        self.search_view.status.connect(self.status)
-        self.search_view.modelSaved.connect(self.modelSaved)
-        self.search_view.activateRequested.connect(self.activateRequested)
-        self.search_view.busyChanged.connect(self._search_busy)
         self.search_page = QScrollArea()
-        self.search_page.setWidget(self.search_view)
         self.search_page.setWidgetResizable(True)
         self.search_page.setFrameShape(QFrame.Shape.NoFrame)
         self.views.addTab(self.search_page, "Search")
         self.views.setTabToolTip(self.views.count() - 1, "Search hyperparameters with KerasTuner, then train the best")
-        self.views.currentChanged.connect(lambda i: self.views.widget(i) is self.runs_page and self.runs_view.refresh())
+        self.views.currentChanged.connect(self._show_page)
         return self.views
+
+    @property
+    def runs_view(self) -> "RunsView":
+        """The Runs page's view (built now if it was not yet)."""
+        if self._runs_view is None:
+            from digitdesk.gui.widgets.runs_view import RunsView
+
+            view = RunsView(self.runs)
+            view.status.connect(self.status)
+            view.ensembleRequested.connect(self.open_ensemble)
+            if self._page_settings is not None:
+                view.restore_state(self._page_settings.group("runs"))
+            self.runs_page.setWidget(view)
+            self._runs_view = view
+        return self._runs_view
+
+    @property
+    def search_view(self) -> "SearchView":
+        """The Search page's view (built now if it was not yet)."""
+        if self._search_view is None:
+            from digitdesk.gui.widgets.search_view import SearchView
+
+            view = SearchView(self._store, self.runs)
+            view.status.connect(self.status)
+            view.modelSaved.connect(self.modelSaved)
+            view.activateRequested.connect(self.activateRequested)
+            view.busyChanged.connect(self._search_busy)
+            view.start_button.setEnabled(not self.running)
+            if self._page_settings is not None:
+                view.restore_state(self._page_settings.group("search"))
+            self.search_page.setWidget(view)
+            self._search_view = view
+        return self._search_view
+
+    def build_pages(self) -> None:
+        """Build the Runs and Search pages now (the window does when the app is idle)."""
+        self.runs_view, self.search_view  # noqa: B018  (the properties build them)
+
+    @Slot(int)
+    def _show_page(self, index: int) -> None:
+        """The Runs page lists the runs again each time it is shown; a page is built when first shown."""
+        page = self.views.widget(index)
+        if page is self.runs_page:
+            self.runs_view.refresh()
+        elif page is self.search_page:
+            self.search_view  # noqa: B018
+
+    def _refresh_runs(self) -> None:
+        """List the runs again on the Runs page (if it is built: else it lists them when built)."""
+        if self._runs_view is not None:
+            self._runs_view.refresh()
+
+    def _searching(self) -> bool:
+        return self._search_view is not None and self._search_view.running
 
     # Public API -----------------------------------------------------------------------------
 
@@ -227,7 +275,7 @@ class TrainTab(QWidget):
         """One job at a time: no training while a search runs."""
         self.start_button.setEnabled(not busy and not self.running)
         if not busy:
-            self.runs_view.refresh()  # the best's run
+            self._refresh_runs()  # the best's run
 
     def set_recognizer(self, rec: "Recognizer | None") -> None:
         """The active model: compared with after training, and the base for fine-tuning."""
@@ -236,7 +284,7 @@ class TrainTab(QWidget):
     @Slot()
     def start(self) -> None:
         """Start a run with the form's settings."""
-        if self.running or self._closed or self.search_view.running:
+        if self.running or self._closed or self._searching():
             return
         self.banner.clear_message()
         self.stop_bar.hide()
@@ -260,7 +308,8 @@ class TrainTab(QWidget):
         self.log.clear()
         self.views.setCurrentIndex(0)
         self.start_button.setEnabled(False)
-        self.search_view.start_button.setEnabled(False)
+        if self._search_view is not None:
+            self._search_view.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.form.setEnabled(False)
         self.status_label.setText("Loading the data…")
@@ -284,7 +333,8 @@ class TrainTab(QWidget):
         self._status_timer.stop()
         self.plot.timer.stop()
         self.session.shutdown()
-        self.search_view.shutdown()
+        if self._search_view is not None:  # a page never built has nothing to stop
+            self._search_view.shutdown()
         self._jobs.shutdown()  # a save finishes; a test stops at its next check
 
     @Slot(list)
@@ -310,14 +360,22 @@ class TrainTab(QWidget):
         self.log.appendPlainText(line)
 
     def save_state(self, settings: Settings) -> None:
+        """The form's settings, and those of the pages built (a page never built keeps what it
+        saved last time)."""
         self.form.save_state(settings)
-        self.runs_view.save_state(settings.group("runs"))
-        self.search_view.save_state(settings.group("search"))
+        if self._runs_view is not None:
+            self._runs_view.save_state(settings.group("runs"))
+        if self._search_view is not None:
+            self._search_view.save_state(settings.group("search"))
 
     def restore_state(self, settings: Settings) -> None:
+        """The form's settings now; the Runs and Search pages restore theirs when built."""
+        self._page_settings = settings
         self.form.restore_state(settings)
-        self.runs_view.restore_state(settings.group("runs"))
-        self.search_view.restore_state(settings.group("search"))
+        if self._runs_view is not None:
+            self._runs_view.restore_state(settings.group("runs"))
+        if self._search_view is not None:
+            self._search_view.restore_state(settings.group("search"))
 
     # The run ----------------------------------------------------------------------------------
 
@@ -375,15 +433,16 @@ class TrainTab(QWidget):
         self._drain()
         self._status_timer.stop()
         self.plot.stop()
-        self.start_button.setEnabled(not self.search_view.running)
-        self.search_view.start_button.setEnabled(not self.search_view.running)
+        self.start_button.setEnabled(not self._searching())
+        if self._search_view is not None:
+            self._search_view.start_button.setEnabled(not self._searching())
         self.stop_button.setEnabled(False)
         self.form.setEnabled(True)
         if self.history.last is not None and self.outcome is not None and not self.outcome.result.cancelled:
             self.progress.setValue(PROGRESS_STEPS)
         if self.outcome is None:
             self.status_label.setText("Ready.")
-        self.runs_view.refresh()  # the run just kept (finished, stopped or failed)
+        self._refresh_runs()  # the run just kept (finished, stopped or failed)
 
     @Slot()
     def keep_stopped(self) -> None:
@@ -453,7 +512,7 @@ class TrainTab(QWidget):
             self.append_log(f"Test accuracy {acc:.2%} on {value.test_source}.")
             self.status.emit(f"Training done: test accuracy {acc:.2%}")
             self.evaluated.emit(value)
-            self.runs_view.refresh()  # its test metrics
+            self._refresh_runs()  # its test metrics
         elif kind == "save":
             self.saved = value
             self.results.set_busy(False)
@@ -477,7 +536,7 @@ class TrainTab(QWidget):
             recorder.store.set_model(recorder.id, path)
         except RunError:  # deleted on the Runs page meanwhile: not brought back
             log.info("run %s not updated with its model", recorder.id, exc_info=True)
-        self.runs_view.refresh()
+        self._refresh_runs()
 
     @Slot(object, object)
     def _on_job_failed(self, tag: Any, exc: Exception) -> None:

@@ -2,7 +2,8 @@
 plots, the train form and results panel, the Train tab's Runs page (``runs_view.py`` with its
 table model ``runs_table.py`` and charts ``run_plots.py``), its Search page (``search_view.py``
 with its settings ``search_form.py``), the Ensemble dialog, the correction
-menus, theme colours and the one ndarray <-> QImage helper (``qimage.py``).
+menus, theme colours, the one ndarray <-> QImage helper (``qimage.py``) and the pages of a tab
+widget built when first shown (``lazy_tabs.py``, the main window's Train, Models and Data tabs).
 
 Widgets show plain data and emit signals, and import no tab. They start no thread of their own,
 with three exceptions: the Ensemble dialog and the "Why this digit?" dialog (``explain_dialog.py``)

@@ -24,6 +24,7 @@ def test_train_tab_contract(window):
 
     tabs = window.tabs
     assert [tabs.tabText(i) for i in range(3, 6)] == ["Train", "Models", "Data"]
+    tabs.setCurrentIndex(3)  # built when first shown (Ctrl+4, a click)
     assert tabs.widget(3) is window.train_tab
     start = window.findChild(QPushButton, "trainStartButton")
     stop = window.findChild(QPushButton, "trainStopButton")
