@@ -148,18 +148,19 @@ def drop_dashes(blobs: list[Blob]) -> list[Blob]:
         thin = sorted((i for i, b in enumerate(blobs)
                        if min(b.w, b.h) <= 6 and (b.h if vertical else b.w) > 2 * (b.w if vertical else b.h)),
                       key=lambda i: across(blobs[i]))
-        start = 0
-        for end in range(1, len(thin) + 1):
-            if end < len(thin) and across(blobs[thin[end]]) - across(blobs[thin[start]]) <= 12:
-                continue
+        pos = [across(blobs[i]) for i in thin]
+        end = 0
+        for start in range(len(thin)):  # every window 12 px wide across, from each mark on
+            end = max(end, start)
+            while end < len(thin) and pos[end] - pos[start] <= 12:
+                end += 1
             group = thin[start:end]
-            if len(group) >= 4:
+            if len(group) >= 4 and not drop.issuperset(group):
                 t = np.array([along(blobs[i]) for i in group])
                 c = np.array([across(blobs[i]) for i in group])
                 fit = np.polyfit(t, c, 1)
                 if abs(fit[0]) <= 0.1 and float(np.abs(np.polyval(fit, t) - c).max()) <= 2:
                     drop.update(group)
-            start = end
     return [b for i, b in enumerate(blobs) if i not in drop]
 
 
@@ -179,18 +180,22 @@ def drop_edge_slivers(blobs: list[Blob], width: int, height: int) -> list[Blob]:
     edge of the sheet, the desk beyond it, a shadow), and the thin slivers on the border itself
     (a strip of the sheet's edge). Writing cut off by the edge is lost anyway; a digit that
     merely comes close to it is no taller than the others, nor that thin."""
-    inner = inner_blobs(blobs, width, height)
-    if not inner:  # marks at the edge only: keep those shaped like digits (a number cut by a region)
+    m = max(2, round(0.01 * max(width, height)))  # on the border itself: within 1% of it
+    clear = [b for b in blobs if b.x0 > m and b.y0 > m and b.x1 < width - m and b.y1 < height - m]
+    if not clear:  # marks on the border only: keep those shaped like digits (a number cut by a region)
         return [b for b in blobs if min(b.w, b.h) > 4 and max(b.w, b.h) < 4 * min(b.w, b.h)]
+    inner = inner_blobs(blobs, width, height)
     if len(inner) == len(blobs):
         return blobs
-    typical_h = typical_height(inner)
-    touch = max(1, round(0.01 * max(width, height)))  # on the border itself: a sliver of the desk or the sheet's edge
+    typical_h = typical_height(inner or clear)
 
-    def sliver(b: Blob) -> bool:
-        return (min(b.x0, b.y0) < touch or b.x1 > width - touch or b.y1 > height - touch) and min(b.w, b.h) < 0.2 * typical_h
+    def kept(b: Blob) -> bool:
+        if b in inner:
+            return True
+        sliver = b not in clear and min(b.w, b.h) < 0.2 * typical_h  # a strip of the sheet's edge, the desk
+        return b.h <= 1.6 * typical_h and not sliver
 
-    return [b for b in blobs if b in inner or (b.h <= 1.6 * typical_h and not sliver(b))]
+    return [b for b in blobs if kept(b)]
 
 
 def drop_long_lines(blobs: list[Blob], labels: np.ndarray, page_side: int) -> list[Blob]:

@@ -172,9 +172,9 @@ def segment(image: np.ndarray, keep_stages: bool = False,
         blobs.append(Blob(x, y, x + bw, y + bh, [i], area))
     blobs = merge_strokes(drop_frames(blobs, h * w), should_stop, None if plain else _joined_height(binary, sw, min_area),
                           None if plain else (w, h))
-    if not plain:
-        blobs = drop_long_lines(blobs, labels, max(w, h))
-    blobs = drop_outside_boxes(drop_edge_slivers(drop_dashes(blobs), w, h), printed, box_h)
+    if not plain:  # a canvas has no printed lines, and nothing comes in from its edge
+        blobs = drop_edge_slivers(drop_dashes(drop_long_lines(blobs, labels, max(w, h))), w, h)
+    blobs = drop_outside_boxes(blobs, printed, box_h)
     if blobs:
         typical_h = typical_height(blobs)
         if zoom and not plain and surface is None and np.array_equal(to_work, np.eye(3)) and typical_h < ZOOM_BELOW:

@@ -387,3 +387,11 @@ def test_a_sheets_edge_in_dashes_down_to_the_border_is_no_digit():
         x = int(981 - 34 * (y - 18) / 722)
         cv2.line(page, (x, y), (x - 1, min(742, y + 28)), (120, 120, 120), 2)
     assert segment(_noisy(page)).regions == []
+
+
+def test_a_one_close_to_the_edge_is_still_read(recognizer):
+    """A 1 drawn a few pixels from the canvas's edge (within 3% of it) is writing: nothing comes
+    in from a canvas's edge, and a lone mark there has no mark clear of the edge to compare with."""
+    canvas = np.full((400, 400), 255, np.uint8)
+    cv2.line(canvas, (14, 100), (16, 300), 0, 8)  # 10-20 px from the left edge
+    assert recognizer.read(canvas, dark_ink=True).text == "1"
