@@ -8,6 +8,8 @@ second with ``set_data`` and a blit (``draw_idle`` when the whole figure must be
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QPalette
@@ -38,7 +40,15 @@ class MplWidget(QWidget):
     def figure(self):
         """The Figure (built, with its canvas, on first access)."""
         if self._fig is None:
-            from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+            try:
+                from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+            except ImportError:
+                # A Qt module missing (QtSvg left out of a bundle): the half-run backend module is
+                # left as cyclic garbage, and freed later (after the window has been used) it
+                # crashed the process in the collector (SIGSEGV at the self-test's exit). Freed
+                # now, it does not.
+                gc.collect()
+                raise
             from matplotlib.figure import Figure
 
             self._fig = Figure(figsize=self._figsize, dpi=self.logicalDpiX() or 96, layout="constrained")
