@@ -181,7 +181,7 @@ def drop_edge_slivers(blobs: list[Blob], width: int, height: int) -> list[Blob]:
     (a strip of the sheet's edge). Writing cut off by the edge is lost anyway; a digit that
     merely comes close to it is no taller than the others, nor that thin."""
     m = max(2, round(0.01 * max(width, height)))  # on the border itself: within 1% of it
-    clear = [b for b in blobs if b.x0 > m and b.y0 > m and b.x1 < width - m and b.y1 < height - m]
+    clear = [b for b in blobs if b.x0 >= m and b.y0 >= m and b.x1 <= width - m and b.y1 <= height - m]
     if not clear:  # marks on the border only: keep those shaped like digits (a number cut by a region)
         return [b for b in blobs if min(b.w, b.h) > 4 and max(b.w, b.h) < 4 * min(b.w, b.h)]
     inner = inner_blobs(blobs, width, height)
