@@ -22,8 +22,8 @@ from digitdesk.core.errors import raise_if_stopped
 from digitdesk.core.ink import (MIN_DIGIT_PX, denoised, ink_u8, looks_written_dark, page_ink, page_ink_is_dark,
                                 threshold, writing_stroke)
 from digitdesk.core.marks import (Blob, components, drop_dashes, drop_edge_slivers, drop_frames, drop_long_lines,
-                                  edge_margin,
-                                  drop_outside_boxes, is_blot, merge_strokes, reading_order, split_wide, typical_height)
+                                  drop_outside_boxes, edge_margin, is_blot, merge_strokes, reading_order, split_wide,
+                                  typical_height)
 from digitdesk.core.preprocess import frame_ink, to_gray
 from digitdesk.core.structure import (fill_outlined, long_lines, remove_boxes, remove_structure, rule_angle,
                                       writing_height)
