@@ -19,12 +19,15 @@ import os
 import threading
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from digitdesk.core.errors import ImageError
+
+if TYPE_CHECKING:  # Pillow is imported when a file is first decoded: the Draw tab's first reading needs none
+    from PIL import Image
 
 SUPPORTED_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 DEFAULT_MAX_PIXELS = 40_000_000  # decoded pixels: about 160 MB as Pillow holds RGB
@@ -107,6 +110,8 @@ def _to_uint8(a: np.ndarray) -> np.ndarray:
 def _open(source: Path | io.BytesIO) -> Image.Image:
     """``Image.open`` without Pillow's decompression-bomb limit (a process-wide setting, switched
     off only around this call): :func:`_decode` applies its own limit to the pixels it decodes."""
+    from PIL import Image
+
     with _OPEN_LOCK:
         saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
         try:
@@ -144,6 +149,8 @@ def _reduce_to_fit(im: Image.Image, name: str, max_pixels: int, nbytes: int) -> 
 
 
 def _decode(source: Path | io.BytesIO, name: str, max_pixels: int, nbytes: int) -> np.ndarray:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:

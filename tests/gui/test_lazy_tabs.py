@@ -15,10 +15,11 @@ from digitdesk.gui import main_window
 
 REPO = Path(__file__).resolve().parents[2]
 LAZY = ("train", "models", "data")
-# What the window must not import before it is needed: the three tabs and the Train tab's parts.
+# What the window must not import before it is needed: the three tabs and the Train tab's parts,
+# and Pillow (only decoding an image file needs it).
 LAZY_MODULES = ("digitdesk.gui.tabs.train", "digitdesk.gui.tabs.models", "digitdesk.gui.tabs.data",
                 "digitdesk.gui.widgets.runs_view", "digitdesk.gui.widgets.search_view",
-                "digitdesk.gui.widgets.train_form", "digitdesk.gui.widgets.results_panel")
+                "digitdesk.gui.widgets.train_form", "digitdesk.gui.widgets.results_panel", "PIL")
 
 FIRST_READING = f"""
 LAZY_MODULES = {LAZY_MODULES!r}
