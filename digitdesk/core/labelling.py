@@ -15,6 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+
 def components_with_stats(binary: np.ndarray, connectivity: int = 8) -> tuple[int, np.ndarray, np.ndarray]:
     """``(n, labels, stats)`` exactly as ``cv2.connectedComponentsWithStats(binary,
     connectivity=connectivity)[:3]`` gives them for a 2-D uint8 image (labels int32, stats
