@@ -8,6 +8,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from digitdesk.core.labelling import components_with_stats
+
 from digitdesk.core.preprocess import border_is_light, median_and_mad, sample_step, stroke_width
 
 MIN_CONTRAST = 0.18  # weakest ink (relative to the paper) that still counts as writing
@@ -93,7 +95,7 @@ def writing_marks(binary: np.ndarray, inside_only: bool = True) -> tuple[np.ndar
     not ``inside_only``), neither specks nor large, made of strokes rather than solid. A bool per
     component label (0 is the background) and the labels."""
     h, w = binary.shape
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    n, labels, stats = components_with_stats(binary, connectivity=8)
     x, y, bw, bh, area = (stats[:, i] for i in range(5))
     inside = (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h)
     sized = (bh >= max(MIN_DIGIT_PX, 0.02 * h)) & (bh <= 0.5 * h) & (bw <= 1.5 * bh) & (bw >= 0.1 * bh)
@@ -142,7 +144,7 @@ def _stroke_otsu(u8: np.ndarray, gate: float) -> float:
     h, w = u8.shape
     k = max(7, int(min(h, w) / 48)) | 1
     broad = cv2.morphologyEx((u8 > gate).astype(np.uint8), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(broad, connectivity=8)
+    n, labels, stats = components_with_stats(broad, connectivity=8)
     x, y, bw, bh = (stats[:, i] for i in range(4))
     edge = (x == 0) | (y == 0) | (x + bw == w) | (y + bh == h)
     edge[0] = False

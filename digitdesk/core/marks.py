@@ -15,6 +15,7 @@ import numpy as np
 
 from digitdesk.core.errors import raise_if_stopped
 from digitdesk.core.ink import MIN_DIGIT_PX
+from digitdesk.core.labelling import components_with_stats
 
 LINE_SPREAD = 0.05  # a straight line's ink spreads across it by under 5% of its spread along it
 
@@ -26,13 +27,13 @@ def components(binary: np.ndarray, min_area: int, join: bool = True,
     close are one component, the labels covering ``binary``'s pixels only. Pieces are joined
     across the widest gap, of 0.8 stroke widths (``stroke``), 4 or 2 pixels, that still leaves
     10-60% of the marks and neither runs whole rows of digits together nor glues two digits."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    n, labels, stats = components_with_stats(binary, connectivity=8)
     marks = int((stats[1:, cv2.CC_STAT_AREA] >= min_area).sum())
     if not join or marks < 8:
         return n, labels, stats
     radii = sorted({2, 4, max(2, int(round(0.8 * stroke)))} if stroke else {2, 4}, reverse=True)
     for r in radii:
-        nj, joined, jstats, _ = cv2.connectedComponentsWithStats(
+        nj, joined, jstats = components_with_stats(
             cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))), connectivity=8)
         joined_marks = jstats[1:][jstats[1:, cv2.CC_STAT_AREA] >= min_area]
         wide = np.median(joined_marks[:, cv2.CC_STAT_WIDTH] / np.maximum(joined_marks[:, cv2.CC_STAT_HEIGHT], 1)) > 2 \
@@ -235,7 +236,7 @@ def drop_outside_boxes(blobs: list[Blob], boxes: np.ndarray, digit_h: float | No
         return blobs
     k = max(3, int(round(0.2 * digit_h)))  # rejoin the sides where written strokes cross them
     joined = cv2.dilate(boxes, np.ones((k, k), np.uint8))
-    n, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    n, _, stats = components_with_stats(joined, connectivity=8)
     frames = [(x, y, x + w, y + h) for x, y, w, h, _ in stats[1:]
               if 0.7 * digit_h <= h <= 3 * digit_h and w >= 0.7 * digit_h]  # a row of boxes, not a sheet's edge
     if not frames:

@@ -18,9 +18,12 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from digitdesk.core.labelling import components_with_stats
+
 from digitdesk.core.errors import raise_if_stopped
 from digitdesk.core.ink import (MIN_DIGIT_PX, denoised, ink_u8, looks_written_dark, page_ink, page_ink_is_dark,
                                 threshold, writing_stroke)
+from digitdesk.core.labelling import components_with_stats
 from digitdesk.core.marks import (Blob, components, drop_dashes, drop_edge_slivers, drop_frames, drop_long_lines,
                                   drop_outside_boxes, edge_margin, is_blot, merge_strokes, reading_order, split_wide,
                                   typical_height)
@@ -233,7 +236,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
 
 def _canvas_components(binary: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     """The connected components of a canvas's ``binary`` (count, labels, stats), as
-    ``cv2.connectedComponentsWithStats`` gives them for the whole of it, but found in the ink's
+    ``cv2.connectedComponentsWithStats`` gives them (:func:`~digitdesk.core.labelling.components_with_stats`) for the whole of it, but found in the ink's
     bounding box: several times faster on a canvas that is mostly blank. The box starts on an even
     row and column, so that OpenCV's scan in 2x2 blocks numbers the components in the same order;
     the background's stats (row 0, not used) are given as the whole image's."""
@@ -241,8 +244,8 @@ def _canvas_components(binary: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]
     x, y, bw, bh = cv2.boundingRect(binary)
     x0, y0, x1, y1 = x & ~1, y & ~1, x + bw, y + bh
     if bw == 0 or (x1 - x0) * (y1 - y0) > 0.5 * h * w:
-        return cv2.connectedComponentsWithStats(binary, connectivity=8)[:3]
-    n, box_labels, stats, _ = cv2.connectedComponentsWithStats(binary[y0:y1, x0:x1], connectivity=8)
+        return components_with_stats(binary, connectivity=8)
+    n, box_labels, stats = components_with_stats(binary[y0:y1, x0:x1], connectivity=8)
     labels = np.zeros((h, w), box_labels.dtype)
     labels[y0:y1, x0:x1] = box_labels
     stats[1:, cv2.CC_STAT_LEFT] += x0
@@ -289,7 +292,7 @@ def _joined_height(binary: np.ndarray, stroke: float | None, min_area: int) -> f
     None if fewer than two."""
     r = int(round(min(4.0, max(2.0, stroke or 2.0))))
     joined = cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
-    n, _labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    n, _labels, stats = components_with_stats(joined, connectivity=8)
     w, h = stats[1:, cv2.CC_STAT_WIDTH] - 2 * r, stats[1:, cv2.CC_STAT_HEIGHT] - 2 * r
     # One digit each: marks wider than tall are digits run together (a row, or rows of a block).
     single = (stats[1:, cv2.CC_STAT_AREA] >= min_area) & (h > 0) & (w <= 1.2 * h)

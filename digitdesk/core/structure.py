@@ -14,6 +14,8 @@ import itertools
 import cv2
 import numpy as np
 
+from digitdesk.core.labelling import components_with_stats, open_line
+
 MIN_RULE_FRACTION = 0.8  # before the writing is measured, a rule spans most of the page
 MIN_RULE_SHARE = 0.2  # and even then a rule spans a fifth of the page (a thin pen's curve does not)
 MIN_RULE_PX = 40
@@ -23,43 +25,54 @@ MAX_RULE_PX = 12  # a printed line is at most this thick (and thin for its lengt
 COMB_TICK = 0.8  # a comb's evenly spaced ticks are at most this share of the writing's height
 
 
-def _runs(binary: np.ndarray, length: int, horizontal: bool, digit_h: float | None = None) -> np.ndarray:
+def _runs(binary: np.ndarray, length: int, horizontal: bool, digit_h: float | None = None,
+          shared: dict | None = None) -> np.ndarray:
     """Pixels of ``binary`` on straight runs at least ``length`` long, allowing a gentle slope
     and small breaks (the runs are found in a copy thickened across them by a few pixels and
-    with gaps of a few pixels along them closed: a thin printed line thresholds ragged)."""
-    if horizontal:
-        across, gaps = np.ones((5, 1), np.uint8), np.ones((1, 7), np.uint8)
-        along = cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1))
-    else:
-        across, gaps = np.ones((1, 5), np.uint8), np.ones((7, 1), np.uint8)
-        along = cv2.getStructuringElement(cv2.MORPH_RECT, (1, length))
-    thick = cv2.morphologyEx(cv2.dilate(binary, across), cv2.MORPH_CLOSE, gaps)
-    band = cv2.morphologyEx(thick, cv2.MORPH_OPEN, along)
+    with gaps of a few pixels along them closed: a thin printed line thresholds ragged).
+    ``shared``: a dict kept for further calls on the same ``binary`` (unchanged), which then
+    reuse the thickened copy and the distances to the paper."""
+    shared = {} if shared is None else shared
+    thick = shared.get(("thick", horizontal))
+    if thick is None:
+        if horizontal:
+            across, gaps = np.ones((5, 1), np.uint8), np.ones((1, 7), np.uint8)
+        else:
+            across, gaps = np.ones((1, 5), np.uint8), np.ones((7, 1), np.uint8)
+        thick = shared[("thick", horizontal)] = cv2.morphologyEx(cv2.dilate(binary, across), cv2.MORPH_CLOSE, gaps)
+    band = open_line(thick, length, horizontal)  # an opening with a 1 x length rectangle
     if not band.any():
         return band
     # A printed line is thin for its length, and thin where it runs (a bold stroke of a big
     # digit is thick under a narrow straight band through it: its distance to the paper tells).
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(band, connectivity=8)
+    n, labels, stats = components_with_stats(band, connectivity=8)
     run = stats[:, cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT].astype(np.float64)
     across_px = stats[:, cv2.CC_STAT_AREA] / np.maximum(run, 1)  # the band's thickness (4 px of slope allowance)
     thin = across_px <= np.minimum(MAX_RULE_PX + 4, 0.08 * run)
     if digit_h:  # much thinner than the writing is tall (a row of tiny digits is as thick as they are)
         thin &= across_px <= 0.5 * digit_h + 4
-    inked = (labels > 0) & (binary > 0)
-    depth = cv2.distanceTransform(binary, cv2.DIST_L2, 3)
-    mean_depth = (np.bincount(labels[inked], weights=depth[inked], minlength=n)
-                  / np.maximum(np.bincount(labels[inked], minlength=n), 1))
-    thin &= 2 * mean_depth <= MAX_RULE_PX / 2
-    # ...and solid along its length: ink in most of its cross-sections (a row of small printed
-    # or written digits closes into a band too, but with gaps between the digits).
-    axis = 0 if horizontal else 1
-    for i in np.flatnonzero(thin):
-        x, y, bw, bh = (int(v) for v in stats[i, :4])
-        cover = (inked[y : y + bh, x : x + bw] & (labels[y : y + bh, x : x + bw] == i)).any(axis=axis)
-        if cover.size == 0 or float(cover.mean()) < MIN_RULE_COVER:
-            thin[i] = False
     thin[0] = False
-    band = (thin[labels] * 255).astype(np.uint8)
+    if not thin.any():
+        return np.zeros_like(binary)
+    depth = shared.get("depth")
+    if depth is None:
+        depth = shared["depth"] = cv2.distanceTransform(binary, cv2.DIST_L2, 3)
+    axis = 0 if horizontal else 1
+    band = np.zeros_like(binary)
+    for i in np.flatnonzero(thin):  # each looked at in its own box (the same sums, in the same order)
+        x, y, bw, bh = (int(v) for v in stats[i, :4])
+        comp = labels[y : y + bh, x : x + bw] == i
+        inked = comp & (binary[y : y + bh, x : x + bw] > 0)
+        count = int(np.count_nonzero(inked))
+        total = np.bincount(np.zeros(count, np.intp), weights=depth[y : y + bh, x : x + bw][inked], minlength=1)[0]
+        if not 2 * (total / max(count, 1)) <= MAX_RULE_PX / 2:
+            continue
+        # ...and solid along its length: ink in most of its cross-sections (a row of small printed
+        # or written digits closes into a band too, but with gaps between the digits).
+        cover = inked.any(axis=axis)
+        if cover.size == 0 or float(cover.mean()) < MIN_RULE_COVER:
+            continue
+        band[y : y + bh, x : x + bw][comp] = 255
     if not band.any():
         return band
     return cv2.bitwise_and(binary, cv2.dilate(band, np.ones((3, 3), np.uint8)))
@@ -70,9 +83,10 @@ def long_lines(binary: np.ndarray, share: float = MIN_RULE_FRACTION) -> np.ndarr
     (a quick look for rules: to measure the writing without them)."""
     h, w = binary.shape
     lines = np.zeros_like(binary)
+    shared: dict = {}
     for horizontal, side in ((True, w), (False, h)):
         if side >= 2 * MIN_RULE_PX:
-            lines = cv2.bitwise_or(lines, _runs(binary, int(side * share), horizontal))
+            lines = cv2.bitwise_or(lines, _runs(binary, int(side * share), horizontal, shared=shared))
     return lines
 
 
@@ -93,7 +107,7 @@ def writing_height(binary: np.ndarray, spanning: bool = True) -> float | None:
     ``spanning=False`` ignores marks spanning most of the page too (a network of rules with
     writing glued to it), so that only writing clear of the rules is measured."""
     h, w = binary.shape
-    n, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    n, _, stats = components_with_stats(binary, connectivity=8)
     if n <= 1:
         return None
     st = stats[1:]
@@ -123,7 +137,7 @@ def _standing_strokes(rest: np.ndarray, rules: np.ndarray, horizontal_rules: boo
     sides of printed boxes (touching a rule at both ends) and the ticks of a comb (short, at one
     end). A written 1 on a ruled line is kept: it is taller than a tick and meets one rule.
     ``left``, if given, gets the labels of the strokes standing on the rules that are kept."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(rest, connectivity=8)
+    n, labels, stats = components_with_stats(rest, connectivity=8)
     if n <= 1:
         return np.zeros_like(rest)
     standing = []
@@ -131,6 +145,7 @@ def _standing_strokes(rest: np.ndarray, rules: np.ndarray, horizontal_rules: boo
     out = np.zeros_like(rest)
     ticks = []  # longer one-ended marks: a comb's ticks if they come evenly spaced
     thin = max(3, 2 * thick + 1)
+    taken = np.zeros(n, bool)  # the labels removed
     for i in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[i])
         long_side, short_side = (h, w) if horizontal_rules else (w, h)
@@ -146,14 +161,13 @@ def _standing_strokes(rest: np.ndarray, rules: np.ndarray, horizontal_rules: boo
         if any(ends):
             standing.append(i)
         if all(ends) or tick:
-            out[labels == i] = 255
+            taken[i] = True
         if any(ends) and not all(ends) and digit_h is not None and long_side <= COMB_TICK * digit_h:
             ticks.append((i, (x, y, w, h)))  # the short ticks too: with them, a longer one is even
-    for i in _comb_ticks(ticks, horizontal_rules):
-        out[labels == i] = 255
+    taken[_comb_ticks(ticks, horizontal_rules)] = True
     if left is not None:
-        left += [i for i in standing if not out[labels == i].any()]
-    return out
+        left += [i for i in standing if not taken[i]]
+    return (taken[labels] * 255).astype(np.uint8) if taken.any() else out
 
 
 def _comb_ticks(marks: list[tuple[int, tuple[int, int, int, int]]], horizontal_rules: bool) -> list[int]:
@@ -232,10 +246,11 @@ def _remove(binary: np.ndarray, faint: np.ndarray, strength: np.ndarray | None, 
                      else int(side * MIN_RULE_FRACTION))
         if length > side:
             continue
-        lines = _runs(faint, length, horizontal, digit_h)
+        shared: dict = {}  # faint's thickened copy and depth, for the short combs' search too
+        lines = _runs(faint, length, horizontal, digit_h, shared)
         comb_ticks = None
         if horizontal and digit_h and length > 3 * digit_h:
-            combs, comb_ticks = _short_combs(out, faint, lines, digit_h)
+            combs, comb_ticks = _short_combs(out, faint, lines, digit_h, shared)
             lines = cv2.bitwise_or(lines, combs)
         if not lines.any():
             continue
@@ -257,15 +272,16 @@ def _remove(binary: np.ndarray, faint: np.ndarray, strength: np.ndarray | None, 
     return (out, removed, faint) if keep_faint else (out, removed)
 
 
-def _short_combs(out: np.ndarray, faint: np.ndarray, lines: np.ndarray, digit_h: float) -> tuple[np.ndarray, np.ndarray]:
+def _short_combs(out: np.ndarray, faint: np.ndarray, lines: np.ndarray, digit_h: float,
+                 shared: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Level runs too short for a rule (under a fifth of the page) but three digit heights long,
     with three or more ticks standing on them and no other straight stroke: a form's comb of a
     few cells, taken whole or not at all (ticks left standing alone would read as 1s). Without
     its ticks such a run is kept (an underline, a long bar of a written 7). The runs and their
-    ticks, as masks."""
-    short = _runs(faint, max(MIN_RULE_PX, int(3 * digit_h)), True, digit_h)
+    ticks, as masks. ``shared``: as for :func:`_runs`, from the search for rules in ``faint``."""
+    short = _runs(faint, max(MIN_RULE_PX, int(3 * digit_h)), True, digit_h, shared)
     short = cv2.subtract(short, cv2.dilate(lines, np.ones((3, 3), np.uint8)))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(short, connectivity=8)
+    n, labels, stats = components_with_stats(short, connectivity=8)
     combs, all_ticks = np.zeros_like(short), np.zeros_like(short)
     for i in range(1, n):
         if stats[i, cv2.CC_STAT_WIDTH] < 3 * digit_h:
@@ -284,7 +300,7 @@ def _drop_debris(out: np.ndarray, removed: np.ndarray, digit_h: float | None) ->
     a margin line): small marks touching what was removed, much shorter than a digit."""
     if not removed.any():
         return out, removed
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(out, connectivity=8)
+    n, labels, stats = components_with_stats(out, connectivity=8)
     if n <= 1:
         return out, removed
     touching = np.zeros(n, bool)
@@ -329,7 +345,7 @@ def fill_outlined(binary: np.ndarray, digit_h: float | None = None) -> np.ndarra
     the inside of a stroke drawn as its outline. Only when such bands are common (in at least
     two marks of five): a plain 0 or 8 has a narrow loop now and then, which stays open."""
     inverse = cv2.bitwise_not(binary)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(inverse, connectivity=4)
+    n, labels, stats = components_with_stats(inverse, connectivity=4)
     if n <= 2:
         return binary
     h, w = binary.shape
@@ -360,7 +376,7 @@ def fill_outlined(binary: np.ndarray, digit_h: float | None = None) -> np.ndarra
 
 def _tall_marks(binary: np.ndarray, digit_h: float | None) -> int:
     """How many marks in ``binary`` are at least half a digit tall (``digit_h``; 8 px without)."""
-    n, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    n, _, stats = components_with_stats(binary, connectivity=8)
     return int((stats[1:, cv2.CC_STAT_HEIGHT] >= (0.5 * digit_h if digit_h else 8)).sum())
 
 
@@ -410,7 +426,7 @@ def remove_boxes(binary: np.ndarray, stroke: float | None, digit_h: float | None
     if digit_h is None or not binary.any():
         return binary, removed
     band = int(round(max(2.0, 1.2 * max(1.5, stroke or 2.0))))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    n, labels, stats = components_with_stats(binary, connectivity=8)
     out = binary.copy()
     for i in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[i])

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from digitdesk.core.labelling import components_with_stats
+
 ANALYSIS_SIDE = 256  # the surface is looked for at this size (longer side)
 MIN_AREA = 0.06  # of the image: smaller bright regions are not the surface
 MAX_AREA = 0.985  # of the image: a region this large is the whole picture (no surround to cut)
@@ -147,7 +149,7 @@ def _candidate(level: np.ndarray, t: float, k: int, small: np.ndarray) -> tuple[
     strokes)."""
     sh, sw = level.shape
     bright = cv2.morphologyEx((level > t).astype(np.uint8) * 255, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
+    n, labels, stats = components_with_stats(bright, connectivity=4)
     if n <= 1:
         return None
     best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
