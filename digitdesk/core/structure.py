@@ -21,6 +21,8 @@ MIN_RULE_SHARE = 0.2  # and even then a rule spans a fifth of the page (a thin p
 MIN_RULE_PX = 40
 MIN_RULE_COVER = 0.75  # a rule has ink in this share of its cross-sections, after its small gaps
 BOX_SIDE_COVER = 0.9  # a box's side has ink along this share of the box's height or width
+BOX_MIN_ASPECT = 0.55  # a form's cell is at least this wide for its height (cells are often taller than wide)
+BOX_ASPECT = 0.75  # a cell narrower than this share of its height is a box only beside another, as on a form
 MAX_RULE_PX = 12  # a printed line is at most this thick (and thin for its length)
 COMB_TICK = 0.8  # a comb's evenly spaced ticks are at most this share of the writing's height
 
@@ -413,6 +415,19 @@ def _box_sides(tall: np.ndarray, wide: np.ndarray, min_w: int, min_h: int):
     return None
 
 
+def _in_a_row(box: tuple[int, int, int, int], boxes: list[tuple[int, int, int, int]]) -> bool:
+    """Whether another of ``boxes`` (x, y, w, h) stands level with ``box`` and beside it, about
+    as tall: a form's cells come in rows."""
+    x, y, w, h = box
+    for other in boxes:
+        ox, oy, ow, oh = other
+        if other == box or not 0.8 * h <= oh <= 1.25 * h:
+            continue
+        if min(y + h, oy + oh) - max(y, oy) > 0.5 * h and max(ox - (x + w), x - (ox + ow)) < 0.5 * w:
+            return True
+    return False
+
+
 def remove_boxes(binary: np.ndarray, stroke: float | None, digit_h: float | None) -> tuple[np.ndarray, np.ndarray]:
     """``binary`` without the printed boxes of a form (a box per digit, a framed field), and the
     mask of what was removed. A box is a mark at least most of a digit tall, about as wide as
@@ -427,18 +442,22 @@ def remove_boxes(binary: np.ndarray, stroke: float | None, digit_h: float | None
         return binary, removed
     band = int(round(max(2.0, 1.2 * max(1.5, stroke or 2.0))))
     n, labels, stats = components_with_stats(binary, connectivity=8)
-    out = binary.copy()
+    candidates = []  # (its box, its mask, its columns widened by a degree's slant, its sides)
     for i in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[i])
-        if h < 0.7 * digit_h or w < 0.75 * h or h > 4 * digit_h or area > 0.45 * w * h:
-            continue  # no box for a digit (a box is about as wide as tall, a 0 narrower), or a filled blob
+        if h < 0.7 * digit_h or w < BOX_MIN_ASPECT * h or h > 4 * digit_h or area > 0.45 * w * h:
+            continue  # no box for a digit (a box is not much narrower than tall), or a filled blob
         comp = (labels[y : y + h, x : x + w] == i).astype(np.uint8)
         slant_x, slant_y = 2 * max(1, round(0.01 * h)) + 1, 2 * max(1, round(0.01 * w)) + 1  # a degree
         tall = cv2.dilate(comp, np.ones((1, slant_x), np.uint8)) > 0
         wide = cv2.dilate(comp, np.ones((slant_y, 1), np.uint8)) > 0
         found = _box_sides(tall, wide, int(0.4 * digit_h), int(0.7 * digit_h))
-        if found is None:
-            continue
+        if found is not None:
+            candidates.append(((x, y, w, h), comp, tall, found))
+    out = binary.copy()
+    for (x, y, w, h), comp, tall, found in candidates:
+        if w < BOX_ASPECT * h and not _in_a_row((x, y, w, h), [c[0] for c in candidates]):
+            continue  # a narrow mark with four straight sides on its own: a boxy 0, not a form's cell
         (c0, c1), (r0, r1) = found
         frame = np.zeros((h, w), np.uint8)
         cv2.rectangle(frame, (c0, r0), (c1, r1), 255, 2 * band + 1)

@@ -225,6 +225,21 @@ def test_a_zero_is_no_box():
     assert not removed.any() and np.array_equal(out, binary)
 
 
+def test_a_row_of_cells_taller_than_wide_is_boxes():
+    """Form cells are often taller than wide (here 0.7 of their height): a row of them is boxes,
+    though one such mark on its own is a 0 (above)."""
+    from digitdesk.core.structure import remove_boxes
+
+    binary = np.zeros((200, 420), np.uint8)
+    for x in (40, 130, 220, 310):  # four separate cells, 71 x 101 each
+        cv2.rectangle(binary, (x, 40), (x + 70, 140), 255, 2)
+    binary[60:121, 73:78] = 255  # a 1 written in the first cell
+    out, removed = remove_boxes(binary, 4.0, 100.0)
+    for x in (40, 130, 220, 310):
+        assert removed[90, x] and removed[90, x + 70] and removed[40, x + 35]
+    assert out[60:121, 74:77].all()  # the 1 stays
+
+
 def _labelled_form() -> np.ndarray:
     """A form row: a printed label, then six printed boxes with "305" written in three."""
     page = np.full((300, 760, 3), 245, np.uint8)
