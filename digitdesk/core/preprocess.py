@@ -15,7 +15,7 @@ from digitdesk.core.errors import ImageError
 from digitdesk.core.imageio import to_gray
 
 __all__ = ["to_gray", "frame_digit", "frame_ink", "digit_ink", "border_is_light", "centre_of_mass", "stroke_width",
-           "sample_step", "median_and_mad"]
+           "sample_step", "median_and_mad", "stretch_ink"]
 
 PREPROCESS_VERSION = 1
 BOX = 20  # longer side of the ink in the 28x28 frame
@@ -30,6 +30,11 @@ STROKE_TARGET = (1.8, 3.0)
 MAX_STROKE_CHANGE = 3.0  # px in the 28x28 frame
 FINE = 4
 SAMPLE_PIXELS = 40_000  # a median or a spread over about this many pixels is plenty
+# stretch_ink: a digit's 20th percentile of ink is no ink, its 95th full ink (the low end at
+# most 0.6 of the high one); a crop of fewer ink pixels than STRETCH_MIN_PIXELS is left alone.
+STRETCH_PERCENTILES = (20, 95)
+STRETCH_CAP = 0.6
+STRETCH_MIN_PIXELS = 20
 
 
 def sample_step(size: int) -> int:
@@ -139,6 +144,25 @@ def normalise_stroke(fine: np.ndarray, fine_scale: int = FINE) -> np.ndarray:
         if sw is None or (sw >= STROKE_TARGET[0] if thicken else sw <= STROKE_TARGET[1]):
             break
     return result if sw is not None else fine
+
+
+def stretch_ink(ink: np.ndarray) -> np.ndarray:
+    """A digit's ink map (0..1, white on black) with its own contrast stretched, for small writing
+    blown up from a photo's pixels, where the blur of a few pixels greys a thick pen's loops and
+    halo: its faintest fifth (STRETCH_PERCENTILES) becomes no ink and its strong strokes full ink,
+    as in MNIST. The ramp starts at most STRETCH_CAP of the strong ink, so a faint stroke stays. A
+    crop with too little ink to measure is only scaled to its peak."""
+    a = np.asarray(ink, np.float32)
+    peak = float(a.max(initial=0.0))
+    if peak <= 0:
+        return a
+    a = a / peak
+    values = a[a > INK_FLOOR]
+    if len(values) < STRETCH_MIN_PIXELS:
+        return a
+    low, high = (float(v) for v in np.percentile(values, STRETCH_PERCENTILES))
+    low = min(low, STRETCH_CAP * high)
+    return np.clip((a - low) / max(high - low, 1e-3), 0.0, 1.0)
 
 
 def _unit_ink(ink: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ from digitdesk.core.labelling import components_with_stats
 from digitdesk.core.marks import (Blob, components, drop_dashes, drop_edge_slivers, drop_frames, drop_long_lines,
                                   drop_outside_boxes, edge_margin, is_blot, merge_strokes, reading_order, split_wide,
                                   typical_height)
-from digitdesk.core.preprocess import frame_ink, to_gray
+from digitdesk.core.preprocess import frame_ink, stretch_ink, to_gray
 from digitdesk.core.structure import (fill_outlined, long_lines, remove_boxes, remove_structure, rule_angle,
                                       writing_height)
 from digitdesk.core.surface import Surface, find_surface
@@ -87,13 +87,14 @@ def _bounding(corners: np.ndarray, width: int, height: int) -> tuple[int, int, i
 
 def segment(image: np.ndarray, keep_stages: bool = False,
             should_stop: Callable[[], bool] | None = None, dark_ink: bool | None = None,
-            zoom: bool = True) -> Segmentation:
+            zoom: bool = True, stretch: bool = False) -> Segmentation:
     """Find every digit in ``image`` (grayscale or BGR, either polarity), in reading order.
 
     ``dark_ink``: the polarity, when the caller knows it and the image is a plain page (the Draw
     tab's canvas): no surface, printed lines or noise are looked for and the polarity is not
     guessed. ``zoom``: small writing in a large photo (digits a few pixels tall at the working
-    scale) is read again from the image's own pixels around it (see ZOOM_BELOW). ``should_stop`` is
+    scale) is read again from the image's own pixels around it (see ZOOM_BELOW), each digit's own
+    contrast stretched (``stretch``: see :func:`~digitdesk.core.preprocess.stretch_ink`). ``should_stop`` is
     called between the stages and inside the long loops (a thread-safe flag, e.g. a closing
     window's); once it returns True, :class:`~digitdesk.core.errors.Cancelled` is raised.
     ``Segmentation.surface`` is the sheet found (outline in image pixels), if any."""
@@ -206,6 +207,8 @@ def segment(image: np.ndarray, keep_stages: bool = False,
         (x, y, bw, bh), mask = pieces[i]
         soft = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         crop = np.where(soft, ink[y : y + bh, x : x + bw], 0.0)
+        if stretch:
+            crop = stretch_ink(crop)
         if not np.array_equal(to_work, np.eye(3)):
             corners = np.float32([[x, y], [x + bw, y], [x + bw, y + bh], [x, y + bh]])
             corners = cv2.perspectiveTransform(corners[None], np.linalg.inv(to_work))[0]
@@ -277,7 +280,7 @@ def _zoomed(image: np.ndarray, writing: list[Blob], typical_h: float, scale: flo
     if f != 1.0:
         crop = cv2.resize(crop, (max(1, round(crop.shape[1] * f)), max(1, round(crop.shape[0] * f))),
                           interpolation=cv2.INTER_CUBIC if f > 1 else cv2.INTER_AREA)
-    found = segment(crop, should_stop=should_stop, zoom=False)
+    found = segment(crop, should_stop=should_stop, zoom=False, stretch=True)
     for r in found.regions:
         x, y, bw, bh = r.box
         bx0, by0 = x0 + int(x / f), y0 + int(y / f)

@@ -322,6 +322,22 @@ def test_small_writing_in_a_big_photo_is_read_again_larger(recognizer, monkeypat
     assert recognizer.read(photo).text != "4071"
 
 
+def test_small_thick_writing_read_again_larger_has_open_loops():
+    """Small writing in a thick pen, read again from the photo's pixels: blown up from a few
+    pixels, a 0's loop is grey haze. Each digit's own contrast is stretched there, so its loop is
+    open, as MNIST's are."""
+    page = np.full((1800, 2400), 230, np.uint8)
+    for i in range(4):  # four 0s, 26 px tall, their loops greyed by the blur of a thick pen
+        cv2.ellipse(page, (1000 + 30 * i, 1000), (8, 13), 0, 0, 360, 150, -1)
+        cv2.ellipse(page, (1000 + 30 * i, 1000), (8, 13), 0, 0, 360, 45, 5)
+    page = cv2.GaussianBlur(page, (0, 0), 1.2)
+    regions = segment(page).regions
+    assert len(regions) == 4
+    for r in regions:
+        digit = r.digit28.astype(np.float32)
+        assert digit[13:16, 13:16].max() < 0.15 * digit.max()  # the loop's middle: no ink
+
+
 def test_a_long_slanted_line_beside_the_writing_is_not_a_digit():
     """The edge of a sheet lying askew (a long, thin, straight line at a slant, too wide for the
     upright-rule check) is dropped, so the digits are still the writing and are read; a lone

@@ -108,3 +108,16 @@ def test_median_and_mad_are_the_numbers_numpy_gives(values, rows):
 def test_median_and_mad_of_even_counts_take_the_middle_two():
     assert median_and_mad(np.array([[0, 3]], np.uint8)) == (1.5, 1.5)
     assert median_and_mad(np.array([[31, 0, 20, 10]], np.uint8)) == (15.0, 10.0)  # deviations 5, 5, 15, 16
+
+
+def test_stretch_ink_clears_the_haze_and_keeps_a_faint_stroke():
+    from digitdesk.core.preprocess import stretch_ink
+
+    ink = np.zeros((30, 30), np.float32)
+    ink[5:25, 5:10] = 0.8  # a stroke
+    ink[5:25, 10:14] = 0.3  # grey haze beside it, a fifth or more of the ink
+    out = stretch_ink(ink)
+    assert out[10, 7] == 1.0 and out[10, 12] == 0.0 and out[0, 0] == 0.0
+    faint = np.where(ink > 0.5, 0.25, 0.0).astype(np.float32)  # one faint stroke, all alike
+    assert stretch_ink(faint)[10, 7] == pytest.approx(1.0)  # the whole stroke is kept, at full ink
+    assert not stretch_ink(np.zeros((5, 5), np.float32)).any()
