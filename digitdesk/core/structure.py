@@ -25,6 +25,7 @@ BOX_MIN_ASPECT = 0.55  # a form's cell is at least this wide for its height (cel
 BOX_ASPECT = 0.75  # a cell narrower than this share of its height is a box only beside another, as on a form
 MAX_RULE_PX = 12  # a printed line is at most this thick (and thin for its length)
 COMB_TICK = 0.8  # a comb's evenly spaced ticks are at most this share of the writing's height
+BAND_MAX_WIDTH = 0.4  # an outlined stroke's inside is at most this share of the writing's height wide
 
 
 def _runs(binary: np.ndarray, length: int, horizontal: bool, digit_h: float | None = None,
@@ -365,7 +366,7 @@ def fill_outlined(binary: np.ndarray, digit_h: float | None = None) -> np.ndarra
         if width <= 0:
             continue
         elongation = area / (width / 2) ** 2  # about 3 for a round hole, 4 L / W for a band
-        if elongation >= 10 and (digit_h is None or width <= 0.25 * digit_h):
+        if elongation >= 10 and (digit_h is None or width <= BAND_MAX_WIDTH * digit_h):
             bands.append((x, y, hole))
     marks = _tall_marks(binary, digit_h)
     if len(bands) < max(2, 0.4 * marks):

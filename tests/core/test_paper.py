@@ -131,6 +131,17 @@ def test_hollow_strokes_are_filled():
     assert fill_outlined(ring, 140)[100, 60] == 0
 
 
+def test_bubble_digits_with_wide_bodies_are_filled():
+    """Bubble writing: outlined strokes whose insides are a third of the digits' height wide."""
+    binary = np.zeros((200, 300), np.uint8)
+    body = np.zeros_like(binary)
+    for x in (70, 200):
+        cv2.line(body, (x, 60), (x, 150), 255, 44)  # "11", 130 px tall with its caps, insides 40 px wide
+    edge = cv2.subtract(body, cv2.erode(body, np.ones((5, 5), np.uint8)))
+    filled = fill_outlined(edge, 120)
+    assert filled[100, 70] == 255 and filled[100, 200] == 255
+
+
 @pytest.mark.parametrize("off", ["remove_structure", "find_surface"])
 def test_the_features_above_are_needed(off, monkeypatch, recognizer):
     """Turning the step off breaks what it is for (so the tests above can fail)."""
