@@ -24,6 +24,44 @@ def components_with_stats(binary: np.ndarray, connectivity: int = 8) -> tuple[in
     binary = np.ascontiguousarray(binary)
     if binary.ndim != 2:
         return cv2.connectedComponentsWithStats(binary, connectivity=connectivity)[:3]
+    if binary.dtype == np.uint8:
+        h, w = binary.shape
+        x, y, bw, bh = cv2.boundingRect(binary)
+        if bw == 0:  # no ink: the background alone, the whole image
+            return 1, np.zeros((h, w), np.int32), np.array([[0, 0, w, h, h * w]], np.int32)
+        x0, y0, x1, y1 = x & ~1, y & ~1, x + bw, y + bh
+        if (x1 - x0) * (y1 - y0) <= 0.5 * h * w:
+            return _in_box(binary, connectivity, x0, y0, x1, y1)
+    return _components(binary, connectivity)
+
+
+def _in_box(binary: np.ndarray, connectivity: int, x0: int, y0: int, x1: int, y1: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """:func:`components_with_stats` of ``binary`` whose ink lies in ``[x0, x1) x [y0, y1)``,
+    labelled in that box only (a page's later stages keep a few marks). The box starts on an even
+    row and column, so that OpenCV's scan in 2x2 blocks numbers the components in the same order.
+    The background's box joins the paper in the box and the paper around it."""
+    h, w = binary.shape
+    n, box_labels, stats = _components(np.ascontiguousarray(binary[y0:y1, x0:x1]), connectivity)
+    labels = np.zeros((h, w), np.int32)
+    labels[y0:y1, x0:x1] = box_labels
+    stats[1:, 0] += x0
+    stats[1:, 1] += y0
+    left, top, right, bottom = w, h, -1, -1  # the paper's box, from the box's paper (if any) and the outside
+    if stats[0, 4] > 0:
+        left, top = x0 + int(stats[0, 0]), y0 + int(stats[0, 1])
+        right, bottom = left + int(stats[0, 2]) - 1, top + int(stats[0, 3]) - 1
+    if x0 > 0 or x1 < w:  # whole columns of paper beside the box
+        top, bottom = 0, h - 1
+        left, right = min(left, 0 if x0 > 0 else x1), max(right, w - 1 if x1 < w else x0 - 1)
+    if y0 > 0 or y1 < h:  # whole rows above or below it
+        left, right = 0, w - 1
+        top, bottom = min(top, 0 if y0 > 0 else y1), max(bottom, h - 1 if y1 < h else y0 - 1)
+    stats[0] = (left, top, right - left + 1, bottom - top + 1, h * w - int(stats[1:, 4].sum()))
+    return n, labels, stats
+
+
+def _components(binary: np.ndarray, connectivity: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """:func:`components_with_stats` of a C-contiguous 2-D image, for the whole of it."""
     n, labels = cv2.connectedComponents(binary, connectivity=connectivity, ltype=cv2.CV_32S)
     h, w = labels.shape
     change = np.empty((h, w), bool)

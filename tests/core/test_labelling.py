@@ -31,6 +31,45 @@ def test_components_with_stats_is_opencvs(connectivity):
         assert stats2.dtype == stats.dtype and np.array_equal(stats2, stats), (image.shape, stats, stats2)
 
 
+def _sparse_pages():
+    """Marks in a small part of a page, at odd and even offsets, near and on its edges (labelled
+    in their box), among them pages tall enough for OpenCV to label in parallel stripes."""
+    rng = np.random.default_rng(7)
+    out = []
+    for k in range(60):
+        h, w = (int(rng.integers(8, 90)), int(rng.integers(8, 90))) if k % 3 else (int(rng.integers(300, 800)), int(rng.integers(300, 1000)))
+        page = np.zeros((h, w), np.uint8)
+        bh, bw = int(rng.integers(1, max(2, h // 2))), int(rng.integers(1, max(2, w // 3)))
+        y, x = int(rng.integers(0, h - bh + 1)), int(rng.integers(0, w - bw + 1))
+        if k % 5 == 0:
+            y = 0 if k % 2 else h - bh
+        if k % 7 == 0:
+            x = 0 if k % 2 else w - bw
+        page[y : y + bh, x : x + bw] = (rng.random((bh, bw)) < rng.uniform(0.05, 0.9)) * 255
+        if k % 4 == 0:
+            page[y : y + bh, x : x + bw][:: 2, :] = 255  # full rows too: the box's paper in gaps only
+        out.append(page)
+    return out
+
+
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_components_of_marks_in_a_box_are_opencvs(connectivity, monkeypatch):
+    from digitdesk.core import labelling
+
+    boxes = []
+    real = labelling._in_box
+    monkeypatch.setattr(labelling, "_in_box", lambda *a: boxes.append(a[2:]) or real(*a))
+    pages = _sparse_pages()
+    for image in pages:
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(image, connectivity=connectivity)
+        n2, labels2, stats2 = components_with_stats(image, connectivity)
+        assert n2 == n
+        assert labels2.dtype == labels.dtype and np.array_equal(labels2, labels), image.shape
+        assert stats2.dtype == stats.dtype and np.array_equal(stats2, stats), (image.shape, stats[:3], stats2[:3])
+    assert len(boxes) >= len(pages) // 2  # most were labelled in their box
+    assert any(x0 % 2 == 0 and x0 > 0 for x0, *_ in boxes)
+
+
 def test_open_line_is_opencvs_opening():
     for image in _images():
         h, w = image.shape
