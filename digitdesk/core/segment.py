@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from digitdesk.core.labelling import components_with_stats
-
 from digitdesk.core.errors import raise_if_stopped
 from digitdesk.core.ink import (MIN_DIGIT_PX, denoised, ink_u8, looks_written_dark, page_ink, page_ink_is_dark,
                                 threshold, writing_stroke)
