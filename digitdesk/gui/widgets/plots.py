@@ -8,7 +8,7 @@ second with ``set_data`` and a blit (``draw_idle`` when the whole figure must be
 
 from __future__ import annotations
 
-import gc
+import sys
 
 import numpy as np
 from PySide6.QtCore import QTimer
@@ -40,15 +40,7 @@ class MplWidget(QWidget):
     def figure(self):
         """The Figure (built, with its canvas, on first access)."""
         if self._fig is None:
-            try:
-                from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-            except ImportError:
-                # A Qt module missing (QtSvg left out of a bundle): the half-run backend module is
-                # left as cyclic garbage, and freed later (after the window has been used) it
-                # crashed the process in the collector (SIGSEGV at the self-test's exit). Freed
-                # now, it does not.
-                gc.collect()
-                raise
+            from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
             from matplotlib.figure import Figure
 
             self._fig = Figure(figsize=self._figsize, dpi=self.logicalDpiX() or 96, layout="constrained")
@@ -67,9 +59,16 @@ class MplWidget(QWidget):
         return self._canvas
 
     def showEvent(self, event) -> None:
-        """Build the figure when it is first shown."""
-        self.figure  # noqa: B018
+        """Build the figure when it is first shown. Never raises: an exception leaving a Qt
+        virtual is kept pending by PySide while Qt goes on dispatching, and in that state
+        PySide 6.11 freed a parent tab's own showEvent function (SIGSEGV in a later garbage
+        collection). A plot that cannot be built (QtSvg missing from a bundle) is reported to
+        sys.excepthook instead, as an uncaught error would be."""
         super().showEvent(event)
+        try:
+            self.figure  # noqa: B018
+        except Exception:
+            sys.excepthook(*sys.exc_info())
 
     def build(self, fig) -> None:
         """Create axes and artists (subclasses)."""
