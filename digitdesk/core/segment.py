@@ -162,7 +162,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
         body = cv2.dilate((filled > binary).astype(np.uint8), np.ones((5, 5), np.uint8))
         ink = np.maximum(ink, body.astype(np.float32) * float(np.percentile(ink[binary > 0], 90)))
         binary = filled
-    n, labels, stats = _canvas_components(binary) if plain else components(binary, min_area, stroke=sw)
+    n, labels, stats = components_with_stats(binary) if plain else components(binary, min_area, stroke=sw)
     check()
     blobs = []
     for i in range(1, n):
@@ -233,26 +233,6 @@ def segment(image: np.ndarray, keep_stages: bool = False,
                                                       borderValue=(0, 0, 0) if key in ("ink", "binary") else (255, 255, 255))
     outline = None if surface is None else (surface.outline / scale).astype(np.float32)
     return Segmentation(regions, stages, outline)
-
-
-def _canvas_components(binary: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
-    """The connected components of a canvas's ``binary`` (count, labels, stats), as
-    ``cv2.connectedComponentsWithStats`` gives them (:func:`~digitdesk.core.labelling.components_with_stats`) for the whole of it, but found in the ink's
-    bounding box: several times faster on a canvas that is mostly blank. The box starts on an even
-    row and column, so that OpenCV's scan in 2x2 blocks numbers the components in the same order;
-    the background's stats (row 0, not used) are given as the whole image's."""
-    h, w = binary.shape
-    x, y, bw, bh = cv2.boundingRect(binary)
-    x0, y0, x1, y1 = x & ~1, y & ~1, x + bw, y + bh
-    if bw == 0 or (x1 - x0) * (y1 - y0) > 0.5 * h * w:
-        return components_with_stats(binary, connectivity=8)
-    n, box_labels, stats = components_with_stats(binary[y0:y1, x0:x1], connectivity=8)
-    labels = np.zeros((h, w), box_labels.dtype)
-    labels[y0:y1, x0:x1] = box_labels
-    stats[1:, cv2.CC_STAT_LEFT] += x0
-    stats[1:, cv2.CC_STAT_TOP] += y0
-    stats[0] = (0, 0, w, h, h * w - int(stats[1:, cv2.CC_STAT_AREA].sum()))
-    return n, labels, stats
 
 
 def _zoomed(image: np.ndarray, writing: list[Blob], typical_h: float, scale: float,

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from digitdesk.core import synth
 from digitdesk.core.errors import Cancelled
+from digitdesk.core.labelling import components_with_stats
 from digitdesk.core.marks import Blob, merge_strokes, should_merge, typical_height
-from digitdesk.core.segment import _canvas_components, segment
+from digitdesk.core.segment import segment
 from tests.core.fuzzing import fuzz
 
 
@@ -275,8 +276,9 @@ def test_segment_unaffected_by_a_flag_that_stays_down():
 
 @given(st.integers(0, 2**32 - 1))
 def test_canvas_components_are_opencvs_for_the_whole_canvas(seed):
-    """Found in the ink's box (any offset, odd or even), the same count, labels (numbered in the
-    same order) and stats of the marks as cv2.connectedComponentsWithStats on the whole canvas."""
+    """The canvas's components (found in the ink's box, at any offset, odd or even): the same
+    count, labels (numbered in the same order) and stats of the marks as
+    cv2.connectedComponentsWithStats on the whole canvas."""
     rng = np.random.default_rng(seed)
     h, w = (int(v) for v in rng.integers(20, 300, 2))
     binary = np.zeros((h, w), np.uint8)
@@ -284,7 +286,7 @@ def test_canvas_components_are_opencvs_for_the_whole_canvas(seed):
     y, x = int(rng.integers(0, h - bh + 1)), int(rng.integers(0, w - bw + 1))
     binary[y:y + bh, x:x + bw] = (rng.random((bh, bw)) < rng.uniform(0.05, 0.6)) * 255
     n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    n2, labels2, stats2 = _canvas_components(binary)
+    n2, labels2, stats2 = components_with_stats(binary)
     assert n2 == n and labels2.dtype == labels.dtype and np.array_equal(labels2, labels)
     assert np.array_equal(stats2[1:], stats[1:])
-    assert _canvas_components(np.zeros((h, w), np.uint8))[0] == 1
+    assert components_with_stats(np.zeros((h, w), np.uint8))[0] == 1
