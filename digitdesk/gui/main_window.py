@@ -29,6 +29,7 @@ from digitdesk.gui.tabs.draw import DrawTab
 from digitdesk.gui.tabs.image import ImageTab, image_path_from_mime
 from digitdesk.gui.widgets.lazy_tabs import LazyTabs
 from digitdesk.gui.workers.recognition import ModelHolder, model_summary
+from digitdesk.gui.workers.threads import wait_detached
 from digitdesk.gui.settings import Settings
 from digitdesk.gui.tabs.webcam import WebcamTab
 
@@ -485,6 +486,7 @@ class MainWindow(QMainWindow):
             if key in built:
                 built[key].shutdown()
         self.model.shutdown()
+        wait_detached()  # work whose dialog closed without waiting for it (an ensemble)
 
     # Settings ---------------------------------------------------------------------------
 

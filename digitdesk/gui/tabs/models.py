@@ -25,7 +25,7 @@ from digitdesk.core.ensemble import MIN_MEMBERS, store_members_problem
 from digitdesk.core.modelstore import ModelInfo, ModelStore
 from digitdesk.gui.workers.recognition import describe_error
 from digitdesk.gui.widgets.cards import MessageBanner
-from digitdesk.gui.widgets.ensemble_dialog import EnsembleDialog
+from digitdesk.gui.widgets.ensemble_dialog import EnsembleDialog, open_ensemble_dialog
 from digitdesk.gui.widgets.theme import colors, css
 from digitdesk.gui.workers.threads import TaskRunner
 
@@ -456,20 +456,7 @@ class ModelsTab(QWidget):
 
     def open_ensemble(self, members: list[tuple[str, Path]]) -> EnsembleDialog:
         """Show the Ensemble dialog (not blocking) for ``members`` (name, ``.keras`` path)."""
-        if self.ensemble_dialog is not None:
-            self.ensemble_dialog.close()
-        dialog = EnsembleDialog(self.store, members, self)
-        dialog.built.connect(self._on_ensemble_built)
-        dialog.activateRequested.connect(self.make_active)
-        dialog.finished.connect(lambda _result: self._forget_ensemble_dialog(dialog))
-        self.ensemble_dialog = dialog
-        dialog.open()
-        return dialog
-
-    def _forget_ensemble_dialog(self, dialog: EnsembleDialog) -> None:
-        if self.ensemble_dialog is dialog:
-            self.ensemble_dialog = None
-        dialog.deleteLater()
+        return open_ensemble_dialog(self, self.store, members, self._on_ensemble_built, self.make_active)
 
     def _on_ensemble_built(self, info: ModelInfo) -> None:
         self.refresh()

@@ -33,7 +33,7 @@ from digitdesk.core.trainhistory import TrainHistory, epoch_line, format_duratio
 from digitdesk.core.trainrequest import default_name, evaluate
 from digitdesk.gui.workers.training import TrainOutcome, TrainSession
 from digitdesk.gui.widgets.cards import MessageBanner
-from digitdesk.gui.widgets.ensemble_dialog import EnsembleDialog
+from digitdesk.gui.widgets.ensemble_dialog import EnsembleDialog, open_ensemble_dialog
 from digitdesk.gui.workers.threads import TaskRunner
 
 if TYPE_CHECKING:
@@ -342,19 +342,7 @@ class TrainTab(QWidget):
         """The Ensemble dialog for the saved models of runs (name, path); it adds the ensemble to my models."""
         if self._store is None or len(members) < 2:
             return
-        if self.ensemble_dialog is not None:
-            self.ensemble_dialog.close()
-        dialog = EnsembleDialog(self._store, members, self)
-        dialog.built.connect(self.modelSaved)
-        dialog.activateRequested.connect(self.activateRequested)
-        dialog.finished.connect(lambda _result: self._forget_ensemble_dialog(dialog))
-        self.ensemble_dialog = dialog
-        dialog.open()
-
-    def _forget_ensemble_dialog(self, dialog: EnsembleDialog) -> None:
-        if self.ensemble_dialog is dialog:
-            self.ensemble_dialog = None
-        dialog.deleteLater()
+        open_ensemble_dialog(self, self._store, members, self.modelSaved, self.activateRequested)
 
     def append_log(self, line: str) -> None:
         self.log.appendPlainText(line)

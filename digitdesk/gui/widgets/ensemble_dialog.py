@@ -161,10 +161,15 @@ class EnsembleDialog(QDialog):
         self.status_label.setText("Loading the models…")
         self.cancel_button.setText("Cancel")
         self._runner.submit(_build, self.store, [p for _, p in self.members], name, self._load_test,
-                            self._should_stop, self._progress.emit, tag="build")
+                            self._should_stop, self._report_progress, tag="build")
 
     def _should_stop(self) -> bool:
         return self._stop.is_set() or self._runner.stopping()
+
+    def _report_progress(self, done: int, total: int, text: str) -> None:
+        """On the worker thread: progress to the dialog, until it is closed (and may be gone)."""
+        if not self._stop.is_set():
+            self._progress.emit(done, total, text)
 
     @Slot()
     def cancel(self) -> None:
@@ -223,7 +228,32 @@ class EnsembleDialog(QDialog):
         self.cancel_button.setText("Close")
 
     def done(self, result: int) -> None:
-        """Closing stops the work (at its next step) and the thread."""
+        """Closing stops the work at its next step, without waiting for it: a step cannot be
+        stopped inside (importing TensorFlow, loading a model), and the dialog closes at once.
+        Stopped at a step, the work adds nothing; its thread ends on its own."""
         self._stop.set()
-        self._runner.shutdown()
+        self._runner.shutdown(wait=False)
         super().done(result)
+
+
+def open_ensemble_dialog(owner: QWidget, store: "ModelStore", members: list[tuple[str, str | os.PathLike]],
+                         built, activate) -> EnsembleDialog:
+    """Show the Ensemble dialog (not blocking) over ``owner``, a tab that keeps it in its
+    ``ensemble_dialog`` attribute: a dialog already open there is closed first, and the
+    attribute is cleared when this one closes. ``built`` gets the saved ensemble's ModelInfo,
+    ``activate`` its id when "make it active" is pressed."""
+    if owner.ensemble_dialog is not None:
+        owner.ensemble_dialog.close()
+    dialog = EnsembleDialog(store, members, owner)
+    dialog.built.connect(built)
+    dialog.activateRequested.connect(activate)
+
+    def forget(_result: int) -> None:
+        if owner.ensemble_dialog is dialog:
+            owner.ensemble_dialog = None
+        dialog.deleteLater()
+
+    dialog.finished.connect(forget)
+    owner.ensemble_dialog = dialog
+    dialog.open()
+    return dialog

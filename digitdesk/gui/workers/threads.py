@@ -22,6 +22,7 @@ from digitdesk.core.errors import Cancelled
 
 log = logging.getLogger(__name__)
 _threads: "weakref.WeakSet[QThread]" = weakref.WeakSet()
+_detached: "set[TaskRunner]" = set()  # runners shut down without waiting, kept until their thread ends
 
 
 class WorkerThread(QThread):
@@ -45,6 +46,14 @@ def new_thread(name: str, parent: QObject | None = None) -> WorkerThread:
     thread.setObjectName(name)
     _threads.add(thread)
     return thread
+
+
+def wait_detached() -> None:
+    """Wait for the threads of runners shut down with ``wait=False`` (application exit: Python
+    must not exit with one of them still running)."""
+    for runner in list(_detached):
+        runner.shutdown()
+    _detached.clear()
 
 
 def running_threads() -> list[str]:
@@ -128,15 +137,30 @@ class TaskRunner(QObject):
         ``should_stop``."""
         return self._stop.is_set()
 
-    def shutdown(self) -> None:
+    def shutdown(self, wait: bool = True) -> None:
         """Drop waiting work, ask the running job to stop (:meth:`stopping` turns true) and stop
-        the thread, blocking until it has: a job that does not check :meth:`stopping` is waited for."""
+        the thread, blocking until it has: a job that does not check :meth:`stopping` is waited for.
+
+        ``wait=False``: return at once. The runner leaves its parent (which may go now) and is
+        kept until the job has returned and the thread ended; its result is sent to no one.
+        :func:`wait_detached` waits for such runners when the application exits."""
         self._closed = True
         self._pending = None
         self._stop.set()
-        if self._thread.isRunning():
-            self._thread.quit()
+        if not self._thread.isRunning():
+            return
+        self._thread.quit()
+        if wait or self._thread.wait(0):
             self._thread.wait()
+            return
+        self.setParent(None)
+        _detached.add(self)
+        self._thread.finished.connect(self._forget_detached)
+
+    @Slot()
+    def _forget_detached(self) -> None:
+        self._thread.wait()  # ``finished`` comes while the thread is still winding down
+        _detached.discard(self)
 
     def _dispatch(self) -> None:
         if self._pending is None or self._closed:

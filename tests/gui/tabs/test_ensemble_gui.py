@@ -13,6 +13,7 @@ from digitdesk.core.data import Dataset, Split
 from digitdesk.core.modelio import save_model
 from digitdesk.core.preprocess import PREPROCESS_VERSION
 from digitdesk.gui.widgets.ensemble_dialog import EnsembleDialog
+from digitdesk.gui.workers.threads import running_threads
 from tests.core.runfiles import record_run
 from tests.core.test_ensemble import _member
 
@@ -142,6 +143,67 @@ def test_cancel_stops_before_anything_is_added(window, qtbot, two, mnist):
     assert dialog.status_label.text() == "Stopped: nothing was added."
     assert names(window.store) == ["alpha", "beta"] and dialog.result is None
     dialog.close()
+
+
+def test_closing_while_a_step_cannot_stop_does_not_wait_for_it(window, qtbot, two, mnist):
+    """A step that cannot be stopped inside (here: the test images, as importing TensorFlow or
+    loading a model) does not hold the dialog's closing; the work then stops and adds nothing,
+    and its thread ends on its own."""
+    release = threading.Event()
+    started = threading.Event()
+    test = Split(mnist.test.images[:100], mnist.test.labels[:100])
+
+    def load_test():
+        started.set()
+        release.wait(20)  # a close that waits for this step returns only after it
+        return Dataset(test, test, "MNIST")
+
+    safety = threading.Timer(15, release.set)
+    safety.start()
+    try:
+        dialog = EnsembleDialog(window.store, [(m.name, m.path) for m in two], window, load_test=load_test)
+        dialog.show()
+        qtbot.mouseClick(dialog.build_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(started.is_set, timeout=BUILD_TIMEOUT)  # the models are loaded
+        dialog.close()
+        assert not release.is_set(), "closing waited for the step to end"
+        assert not dialog.isVisible()
+        dialog.deleteLater()
+        qtbot.wait(50)  # the dialog goes while its work is still held
+        assert "ensemble" in running_threads()
+        release.set()
+        qtbot.waitUntil(lambda: "ensemble" not in running_threads(), timeout=BUILD_TIMEOUT)
+    finally:
+        release.set()
+        safety.cancel()
+    assert names(window.store) == ["alpha", "beta"]
+
+
+def test_closing_the_window_waits_for_work_whose_dialog_did_not(window, qtbot, two, mnist):
+    """The window's shutdown leaves no thread running: it waits for the work of an Ensemble
+    dialog closed while a step was held (Python must not exit with it running)."""
+    release = threading.Event()
+    started = threading.Event()
+    test = Split(mnist.test.images[:100], mnist.test.labels[:100])
+
+    def load_test():
+        started.set()
+        release.wait(20)
+        return Dataset(test, test, "MNIST")
+
+    dialog = EnsembleDialog(window.store, [(m.name, m.path) for m in two], window, load_test=load_test)
+    dialog.show()
+    qtbot.mouseClick(dialog.build_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(started.is_set, timeout=BUILD_TIMEOUT)
+    dialog.close()
+    timer = threading.Timer(1.0, release.set)  # released while the window shuts down
+    timer.start()
+    try:
+        window.shutdown()
+        assert release.is_set() and "ensemble" not in running_threads()
+    finally:
+        release.set()
+        timer.cancel()
 
 
 def test_the_runs_page_makes_an_ensemble_of_runs_with_saved_models(window, qtbot, two):
