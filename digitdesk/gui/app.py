@@ -13,6 +13,8 @@ from types import TracebackType
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from digitdesk.gui.overrides import never_raises
+
 log = logging.getLogger("digitdesk.gui")
 _IMPORTED_AT = time.time()  # fallback clock start where /proc is not available
 # "1": print startup times to stdout; "quit": and quit once the model is ready. (stdout, because
@@ -95,17 +97,14 @@ class StartupReporter(QObject):
         window.model.failed.connect(lambda m: self._print("model-failed", m))
         self._visible = False
 
+    @never_raises(default=False)
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        """Print ``window-visible`` at the window's first paint. Never raises (errors go to
-        sys.excepthook, as in MainWindow.eventFilter)."""
-        try:
-            if (not self._visible and event.type() == QEvent.Type.Paint and isinstance(obj, QWidget)
-                    and obj.window() is self._window):
-                self._visible = True
-                QApplication.instance().removeEventFilter(self)
-                self._print("window-visible")
-        except Exception:
-            sys.excepthook(*sys.exc_info())
+        """Print ``window-visible`` at the window's first paint."""
+        if (not self._visible and event.type() == QEvent.Type.Paint and isinstance(obj, QWidget)
+                and obj.window() is self._window):
+            self._visible = True
+            QApplication.instance().removeEventFilter(self)
+            self._print("window-visible")
         return False
 
     def _model_ready(self, _rec) -> None:

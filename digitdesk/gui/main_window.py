@@ -24,6 +24,7 @@ import digitdesk
 from digitdesk.core.errors import DigitdeskError
 from digitdesk.core.modelstore import ModelInfo, ModelStore
 from digitdesk.core.paths import resource_path
+from digitdesk.gui.overrides import never_raises
 from digitdesk.gui.widgets.corrections import SampleCollector
 from digitdesk.gui.tabs.draw import DrawTab
 from digitdesk.gui.tabs.image import ImageTab, image_path_from_mime
@@ -272,18 +273,12 @@ class MainWindow(QMainWindow):
         if self._load_pending and not self._closed:
             self.load_model()
 
+    @never_raises(default=False)
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        """Watch for the window's first paint while a model load is pending. Never raises: an
-        error here, or one a widget's override left pending (PySide raises it at the next Python
-        call, which can be this filter), goes to sys.excepthook instead of aborting the app."""
-        try:
-            if (self._load_pending and event.type() == QEvent.Type.Paint and isinstance(obj, QWidget)
-                    and obj.window() is self):
-                QTimer.singleShot(0, self._start_pending_load)
-        except Exception:
-            import sys
-
-            sys.excepthook(*sys.exc_info())
+        """Watch for the window's first paint while a model load is pending."""
+        if (self._load_pending and event.type() == QEvent.Type.Paint and isinstance(obj, QWidget)
+                and obj.window() is self):
+            QTimer.singleShot(0, self._start_pending_load)
         return False
 
     def set_recognizer(self, rec: "Recognizer") -> None:
@@ -438,18 +433,21 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.image_tab)
         self.image_tab.open_array(frame, name)
 
+    @never_raises
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         """Accept image files and image data anywhere in the window."""
         mime = event.mimeData()
         if image_path_from_mime(mime) or mime.hasImage():
             event.acceptProposedAction()
 
+    @never_raises
     def dropEvent(self, event: QDropEvent) -> None:
         """Open a dropped image in the Image tab."""
         self.tabs.setCurrentWidget(self.image_tab)
         if self.image_tab.open_mime(event.mimeData()):
             event.acceptProposedAction()
 
+    @never_raises
     def showEvent(self, event) -> None:
         """Start a camera given with --camera if its tab is the current one."""
         super().showEvent(event)
@@ -460,6 +458,7 @@ class MainWindow(QMainWindow):
         if self.tabs.currentWidget() is self.webcam_tab:
             self.webcam_tab.resume()
 
+    @never_raises
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save the state and stop every worker thread before closing."""
         self.shutdown()

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QScrollArea, QHBo
                                QVBoxLayout, QWidget)
 
 from digitdesk.core.data import Split
+from digitdesk.gui.overrides import never_raises
 from digitdesk.gui.widgets.gallery import DigitGallery
 from digitdesk.gui.widgets.qimage import array_to_pixmap
 from digitdesk.gui.widgets.plots import DataCharts
@@ -233,6 +234,7 @@ class DataTab(QWidget):
         if self.exploration is not None and self.source_combo.currentData() == "samples":
             self.load()
 
+    @never_raises
     def showEvent(self, event) -> None:
         """Load the chosen source the first time the tab is shown (MNIST only if it is on this
         machine: downloading waits for the Load button)."""

@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QKeySequence, QPalette
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSlider, QToolButton,
                                QVBoxLayout, QWidget)
 
+from digitdesk.gui.overrides import never_raises
 from digitdesk.gui.widgets.canvas import DrawingCanvas
 from digitdesk.gui.workers.recognition import describe_error, timed_read
 from digitdesk.gui.settings import Settings
@@ -230,6 +231,7 @@ class DrawTab(QWidget):
             self._set_detail(f"Could not read the drawing: {describe_error(exc)}", error=True)
             self.status.emit("Recognition failed")
 
+    @never_raises
     def changeEvent(self, event: QEvent) -> None:
         """Re-colour the result for a new light/dark palette."""
         if event.type() == QEvent.Type.PaletteChange and self._shown is not None:

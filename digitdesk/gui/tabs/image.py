@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QAbstractButton, QComboBox, QFileDialog, QHBoxLay
 from digitdesk.core.errors import ImageError
 from digitdesk.core.imageio import SUPPORTED_EXTENSIONS, read_image
 from digitdesk.core.modelio import describe_os_error
+from digitdesk.gui.overrides import never_raises
 from digitdesk.gui.widgets.corrections import ListCorrector
 from digitdesk.core.export import FORMATS, export_reading
 from digitdesk.gui.widgets.image_view import ImageView, Overlay
@@ -353,6 +354,7 @@ class ImageTab(QWidget):
             self.banner.show_error(f"Could not read the digits: {describe_error(exc)}")
             self.result_label.setText("")
 
+    @never_raises
     def changeEvent(self, event: QEvent) -> None:
         """Re-colour the results for a new light/dark palette."""
         if event.type() == QEvent.Type.PaletteChange and self._reading is not None:

@@ -24,6 +24,7 @@ from PySide6.QtGui import QShowEvent, QStandardItemModel
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
                                QWidget)
 
+from digitdesk.gui.overrides import never_raises
 from digitdesk.gui.workers.capture import Capture
 from digitdesk.core.frames import LatestFrame, SourceError, available_cameras, open_source
 from digitdesk.gui.widgets.cards import digit_text
@@ -183,6 +184,7 @@ class WebcamTab(QWidget):
         return (spec in (self._camera_arg, self._started) or not spec.isdigit() or self._cameras is None
                 or int(spec) in self._cameras)
 
+    @never_raises
     def showEvent(self, event: QShowEvent) -> None:
         """Look for cameras the first time the tab is shown (on a thread: opening one is slow)."""
         super().showEvent(event)

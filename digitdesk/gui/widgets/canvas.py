@@ -16,6 +16,7 @@ from PySide6.QtGui import (QColor, QImage, QMouseEvent, QPainter, QPainterPath, 
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from digitdesk.core.strokes import number_strokes, number_width
+from digitdesk.gui.overrides import never_raises
 from digitdesk.gui.widgets.qimage import qimage_to_array
 from digitdesk.gui.widgets.theme import is_dark
 
@@ -136,6 +137,7 @@ class DrawingCanvas(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(900, 340)
 
+    @never_raises
     def paintEvent(self, event: QPaintEvent) -> None:
         """Paper, then the off-screen ink image."""
         with QPainter(self) as p:
@@ -147,11 +149,13 @@ class DrawingCanvas(QWidget):
                 p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter,
                            "Write a digit or a whole number here.\nIt is read as soon as you lift the pen; right-drag erases.")
 
+    @never_raises
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Re-render the strokes at the new size (strokes outside stay in the history)."""
         self._rerender(emit=False)
         super().resizeEvent(event)
 
+    @never_raises
     def changeEvent(self, event: QEvent) -> None:
         """Follow light/dark theme changes."""
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange, QEvent.Type.StyleChange):
@@ -159,6 +163,7 @@ class DrawingCanvas(QWidget):
             self._rerender(emit=False)
         super().changeEvent(event)
 
+    @never_raises
     def mousePressEvent(self, event: QMouseEvent) -> None:
         """Left button draws (or erases in eraser mode), right button erases."""
         if event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton) and self._current is None:
@@ -166,12 +171,14 @@ class DrawingCanvas(QWidget):
             self._begin(event.position(), self._width_for(erase, 1.0), erase)
             event.accept()
 
+    @never_raises
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         """Extend the stroke being drawn."""
         if self._current is not None:
             self._extend(event.position(), self._current.widths[-1])
             event.accept()
 
+    @never_raises
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         """End the stroke; the Draw tab reads the canvas on ``changed``."""
         if self._current is not None:
@@ -179,6 +186,7 @@ class DrawingCanvas(QWidget):
             self._end()
             event.accept()
 
+    @never_raises
     def tabletEvent(self, event: QTabletEvent) -> None:
         """Pen tablets: pressure sets the width, the pen's eraser end erases."""
         pressure = event.pressure() if event.pressure() > 0 else 1.0

@@ -7,6 +7,7 @@ from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
+from digitdesk.gui.overrides import never_raises
 from digitdesk.gui.widgets.corrections import correction_menu
 from digitdesk.gui.widgets.qimage import array_to_pixmap
 from digitdesk.gui.widgets.theme import big_font, colors, css
@@ -44,6 +45,7 @@ class ProbabilityBars(QWidget):
     def minimumSizeHint(self) -> QSize:
         return QSize(104, self.ROW * max(3, len(self._top)))
 
+    @never_raises
     def paintEvent(self, _event) -> None:
         """Draw one labelled bar per candidate digit."""
         c = colors(self.palette())
@@ -156,6 +158,7 @@ class DigitCard(QFrame):
         self.setToolTip(f"{digit}: {confidence:.1%}" + (" — uncertain, check it" if uncertain else ""))
         self.correct_button.setText("This is a… ▾")
 
+    @never_raises
     def mouseDoubleClickEvent(self, event) -> None:
         """A double-click on the card asks why this digit was read as it was."""
         if event.button() == Qt.MouseButton.LeftButton:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QMenu, QTreeWidget, QWidget
 
 from digitdesk.core.errors import DigitdeskError
 from digitdesk.core.samples import SampleStore
+from digitdesk.gui.overrides import never_raises
 from digitdesk.gui.widgets.theme import colors, css
 
 
@@ -97,6 +98,7 @@ class ListCorrector(QObject):
         view.customContextMenuRequested.connect(self.open_menu)
         view.installEventFilter(self)
 
+    @never_raises(default=False)
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         """A digit key (no modifier but the keypad's) corrects the selected row."""
         if self.enabled and obj is self.view and event.type() == QEvent.Type.KeyPress:

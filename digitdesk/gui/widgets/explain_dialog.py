@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QDialog, QGridLayout, QHBoxLayout, QLabel, QProgr
                                QWidget)
 
 from digitdesk.core.errors import Cancelled
+from digitdesk.gui.overrides import never_raises
 from digitdesk.gui.widgets.cards import MessageBanner
 from digitdesk.gui.widgets.gallery import DigitGallery, digit_pixmap
 from digitdesk.gui.widgets.qimage import array_to_pixmap
@@ -343,6 +344,7 @@ class ExplainDialog(QDialog):
         self._release()
         super().done(result)
 
+    @never_raises
     def closeEvent(self, event) -> None:
         """Closed by its title bar, or never shown (``done`` is not called then): as ``done``."""
         self._release()

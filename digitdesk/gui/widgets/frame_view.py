@@ -13,6 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from digitdesk.gui.overrides import never_raises
 from digitdesk.gui.widgets.image_view import Overlay
 from digitdesk.gui.widgets.theme import colors
 
@@ -65,6 +66,7 @@ class FrameView(QWidget):
         image.setDevicePixelRatio(dpr)
         return image
 
+    @never_raises
     def resizeEvent(self, event) -> None:
         """Scale the frame on screen again for the new size (a frozen or stopped one stays sharp)."""
         super().resizeEvent(event)
@@ -105,6 +107,7 @@ class FrameView(QWidget):
         s = min(self.width() / fw, self.height() / fh)
         return QRectF((self.width() - fw * s) / 2, (self.height() - fh * s) / 2, fw * s, fh * s)
 
+    @never_raises
     def paintEvent(self, _event: QPaintEvent) -> None:
         """Frame, region of interest, then a box and tag per digit."""
         c = colors(self.palette())
@@ -153,11 +156,13 @@ class FrameView(QWidget):
         return QPointF(min(1.0, max(0.0, (pos.x() - t.x()) / t.width())),
                        min(1.0, max(0.0, (pos.y() - t.y()) / t.height())))
 
+    @never_raises
     def mousePressEvent(self, event: QMouseEvent) -> None:
         """Start drawing a new region of interest."""
         if self._roi is not None and event.button() == Qt.MouseButton.LeftButton and not self._frame.isNull():
             self._drag_from = self._to_fraction(event.position())
 
+    @never_raises
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         """Resize the region being drawn."""
         if self._drag_from is not None:
@@ -165,6 +170,7 @@ class FrameView(QWidget):
             self._roi = (min(a.x(), b.x()), min(a.y(), b.y()), abs(a.x() - b.x()), abs(a.y() - b.y()))
             self.update()
 
+    @never_raises
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         """Keep the region if it is big enough."""
         if self._drag_from is not None:

@@ -10,6 +10,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, 
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene,
                                QGraphicsView, QStyleOptionGraphicsItem, QWidget)
 
+from digitdesk.gui.overrides import never_raises
 from digitdesk.gui.widgets.qimage import array_to_pixmap
 from digitdesk.gui.widgets.theme import colors, is_dark
 
@@ -77,6 +78,7 @@ class ImageView(QGraphicsView):
     def _update_background(self) -> None:
         self.setBackgroundBrush(QColor("#26292e") if is_dark(self.palette()) else QColor("#e4e6ea"))
 
+    @never_raises
     def changeEvent(self, event) -> None:
         """Follow light/dark theme changes."""
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
@@ -161,6 +163,7 @@ class ImageView(QGraphicsView):
                          "Drop a photo or a scan here\nor open one with File ▸ Open (Ctrl+O)\nor paste it (Ctrl+V)")
         painter.restore()
 
+    @never_raises
     def wheelEvent(self, event: QWheelEvent) -> None:
         """The wheel zooms around the mouse."""
         steps = event.angleDelta().y() / 120.0
@@ -168,6 +171,7 @@ class ImageView(QGraphicsView):
             self.zoom_by(1.25 ** steps)
         event.accept()
 
+    @never_raises
     def resizeEvent(self, event) -> None:
         """Keep a fitted image fitted."""
         super().resizeEvent(event)

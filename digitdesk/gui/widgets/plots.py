@@ -8,13 +8,12 @@ second with ``set_data`` and a blit (``draw_idle`` when the whole figure must be
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
+from digitdesk.gui.overrides import never_raises
 from digitdesk.gui.widgets.theme import colors, is_dark
 
 REDRAW_MS = 250  # live plots redraw at most 4 times a second
@@ -58,17 +57,12 @@ class MplWidget(QWidget):
         self.figure  # noqa: B018  (builds it)
         return self._canvas
 
+    @never_raises
     def showEvent(self, event) -> None:
-        """Build the figure when it is first shown. Never raises: an exception leaving a Qt
-        virtual is kept pending by PySide while Qt goes on dispatching, and in that state
-        PySide 6.11 freed a parent tab's own showEvent function (SIGSEGV in a later garbage
-        collection). A plot that cannot be built (QtSvg missing from a bundle) is reported to
-        sys.excepthook instead, as an uncaught error would be."""
+        """Build the figure when it is first shown. A plot that cannot be built (QtSvg missing
+        from a bundle) is reported to sys.excepthook (:func:`never_raises`)."""
         super().showEvent(event)
-        try:
-            self.figure  # noqa: B018
-        except Exception:
-            sys.excepthook(*sys.exc_info())
+        self.figure  # noqa: B018
 
     def build(self, fig) -> None:
         """Create axes and artists (subclasses)."""
