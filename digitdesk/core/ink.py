@@ -9,7 +9,6 @@ import cv2
 import numpy as np
 
 from digitdesk.core.labelling import components_with_stats
-
 from digitdesk.core.preprocess import border_is_light, median_and_mad, sample_step, stroke_width
 
 MIN_CONTRAST = 0.18  # weakest ink (relative to the paper) that still counts as writing
