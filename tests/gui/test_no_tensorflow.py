@@ -58,3 +58,31 @@ def test_reading_never_imports_tensorflow(tmp_path, code):
 @pytest.mark.parametrize("code", [APP, PREDICT], ids=["app", "predict"])
 def test_the_check_sees_tensorflow_on_the_old_path(tmp_path, code):
     assert "tensorflow imported" in _child(code, tmp_path, "keras")
+
+
+TRAIN_TWICE = child_app.script(r"""
+
+    wait("the model", lambda: window.model.recognizer is not None)
+    tab = window.train_tab
+    tab.form.source_combo.setCurrentIndex(tab.form.source_combo.findData("samples"))  # none: fails after the import
+    logs = []
+    for run in range(2):
+        tab.start()
+        wait("the run's end", lambda: not tab.running, 300)
+        logs.append(tab.log.toPlainText())
+    print("first run:", logs[0].replace("\n", " / "), flush=True)
+    print("second run:", logs[1].replace("\n", " / "), flush=True)
+    print("tensorflow imported" if "tensorflow" in sys.modules else "no tensorflow", flush=True)
+    window.close()
+""")
+
+
+def test_the_first_training_of_a_session_says_it_starts_tensorflow(tmp_path):
+    """Reading never imports TensorFlow, so the first Start of a session waits for it: the log
+    says so then, and only then."""
+    out = _child(TRAIN_TWICE, tmp_path, None)
+    first = next(line for line in out.splitlines() if line.startswith("first run:"))
+    second = next(line for line in out.splitlines() if line.startswith("second run:"))
+    assert "Starting TensorFlow" in first and "no samples" in first, out
+    assert "Starting TensorFlow" not in second and "no samples" in second, out
+    assert "tensorflow imported" in out

@@ -10,6 +10,7 @@ wake-up per batch, which on two cores measurably slowed training. Log lines and 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -71,10 +72,12 @@ class TrainWorker(RunWorker):
             t0 = time.perf_counter()
             req = self.request
             what = "your samples + MNIST" if req.fine_tune is not None else SOURCES.get(req.source, req.source).rstrip("…")
-            self.log.emit(f"Loading {what}…")
             from digitdesk.core.tfimport import import_tensorflow
 
+            if "tensorflow" not in sys.modules:  # reading never imports it: the session's first training does
+                self.log.emit("Starting TensorFlow (the first training of a session waits a few seconds for it)…")
             import_tensorflow()  # one import at a time with the model loader (see import_tensorflow)
+            self.log.emit(f"Loading {what}…")
             data = load_data(req)
             d = data.dataset
             parts = [d.source]
