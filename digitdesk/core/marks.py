@@ -170,6 +170,29 @@ def is_blot(b: Blob) -> bool:
     return b.area >= 0.7 * b.w * b.h and b.w >= 1.8 * b.h
 
 
+FAINT_SOLID_INK = 0.8  # a mark whose strongest ink is under this much of the page's marks' typical...
+FAINT_SOLID_THICK = 0.8  # ...and that is at least this many writing strokes thick is no writing
+
+
+def drop_faint_solids(blobs: list[Blob], labels: np.ndarray, ink: np.ndarray, stroke: float) -> list[Blob]:
+    """Drop marks much fainter than the page's writing and too thick to be a thin stroke of it:
+    the thumbs and arms holding a sheet up to a webcam, a shadow on the sheet. Ink of one pen
+    reaches its full strength in every digit (the 95th percentile of each mark's ink, against
+    the median mark's); a faint thin line (a calligraphic hairline digit, whose blur keeps it
+    from full strength) is kept. Needs three marks or more to know the page's writing."""
+    if len(blobs) < 3:
+        return blobs
+    strength, thick = [], []
+    for b in blobs:
+        mask = np.isin(labels[b.y0 : b.y1, b.x0 : b.x1], b.labels)
+        strength.append(float(np.percentile(ink[b.y0 : b.y1, b.x0 : b.x1][mask], 95)))
+        inside = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3)
+        thick.append(2 * float(inside.max()))
+    typical = float(np.median(strength))
+    return [b for b, s, t in zip(blobs, strength, thick)
+            if s >= FAINT_SOLID_INK * typical or t < FAINT_SOLID_THICK * stroke]
+
+
 def edge_margin(height: int, width: int) -> int:
     """How close to an image's edge a mark "is at the edge": within 3% of its longer side (noise
     and the last rows of a webcam frame leave an arm coming in from the edge a few pixels short)."""

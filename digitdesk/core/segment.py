@@ -22,9 +22,9 @@ from digitdesk.core.errors import raise_if_stopped
 from digitdesk.core.ink import (MIN_DIGIT_PX, denoised, ink_u8, looks_written_dark, page_ink, page_ink_is_dark,
                                 threshold, writing_stroke)
 from digitdesk.core.labelling import components_with_stats
-from digitdesk.core.marks import (Blob, components, drop_dashes, drop_edge_slivers, drop_frames, drop_long_lines,
-                                  drop_outside_boxes, edge_margin, is_blot, merge_strokes, reading_order, split_wide,
-                                  typical_height)
+from digitdesk.core.marks import (Blob, components, drop_dashes, drop_edge_slivers, drop_faint_solids, drop_frames,
+                                  drop_long_lines, drop_outside_boxes, edge_margin, is_blot, merge_strokes,
+                                  reading_order, split_wide, typical_height)
 from digitdesk.core.preprocess import frame_ink, stretch_ink, to_gray
 from digitdesk.core.structure import (fill_outlined, long_lines, remove_boxes, remove_structure, rule_angle,
                                       writing_height)
@@ -187,6 +187,8 @@ def segment(image: np.ndarray, keep_stages: bool = False,
                 return zoomed
         blobs = [b for b in blobs if b.h >= max(MIN_DIGIT_PX, 0.4 * typical_h) and b.area >= 0.02 * typical_h ** 2
                  and not is_blot(b)]
+        if not plain and sw is not None:
+            blobs = drop_faint_solids(blobs, labels, ink, sw)
     pieces = []  # (box, mask) per digit
     for b in blobs:
         check()

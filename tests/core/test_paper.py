@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from digitdesk.core import marks as marks_module
 from digitdesk.core import segment as seg_module
 from digitdesk.core.segment import segment
 from digitdesk.core.structure import fill_outlined, remove_structure, rule_angle
@@ -437,3 +438,31 @@ def test_a_one_close_to_the_edge_is_still_read(recognizer):
     canvas = np.full((400, 400), 255, np.uint8)
     cv2.line(canvas, (14, 100), (16, 300), 0, 8)  # 10-20 px from the left edge
     assert recognizer.read(canvas, dark_ink=True).text == "1"
+
+
+def _held_card(thumbs: bool = True, hairline: bool = False) -> np.ndarray:
+    """A dim frame filled by a card (no surround to find it by) with "3482" in thick dark ink,
+    the thumbs holding it as two grey solid ovals on its sides; with ``hairline`` a faint thin
+    "1" (a calligraphic hairline digit) after the number."""
+    frame = np.full((480, 640, 3), 150, np.uint8)
+    _write(frame, "3482", 200, 260, scale=2.0, thickness=7)
+    if thumbs:
+        for x in (60, 580):
+            cv2.ellipse(frame, (x, 300), (16, 28), 0, 0, 360, (90, 90, 90), -1, cv2.LINE_AA)
+    if hairline:
+        cv2.line(frame, (470, 205), (470, 262), (90, 90, 90), 2, cv2.LINE_AA)
+    return _noisy(frame, sigma=4.0)
+
+
+def test_thumbs_holding_a_card_are_not_digits(recognizer, monkeypatch):
+    """Marks far fainter than the page's ink and thick (thumbs, arms, a shadow on the sheet) are
+    no writing; a faint thin stroke is kept. Without the rule the thumbs are read as digits;
+    without its thickness test the hairline is lost."""
+    reading = recognizer.read(_held_card())
+    assert reading.text == "3482", [(d.digit, d.box) for d in reading.digits]
+    hairline = _held_card(thumbs=False, hairline=True)
+    assert len(segment(hairline).regions) == 5
+    monkeypatch.setattr(marks_module, "FAINT_SOLID_THICK", 0.0)
+    assert len(segment(hairline).regions) == 4
+    monkeypatch.setattr(seg_module, "drop_faint_solids", lambda blobs, *_: blobs)
+    assert len(segment(_held_card()).regions) == 6
