@@ -466,3 +466,13 @@ def test_thumbs_holding_a_card_are_not_digits(recognizer, monkeypatch):
     assert len(segment(hairline).regions) == 4
     monkeypatch.setattr(seg_module, "drop_faint_solids", lambda blobs, *_: blobs)
     assert len(segment(_held_card()).regions) == 6
+
+
+def test_a_number_in_a_lighter_pen_beside_darker_writing_is_kept():
+    """Two pens on one page: a number in grey ink under one in black keeps its digits (they
+    stand beside each other, as no thumb does); without that test they were dropped as faint."""
+    page = np.full((600, 800, 3), 225, np.uint8)
+    cv2.putText(page, "3482", (150, 200), cv2.FONT_HERSHEY_SIMPLEX, 2.0, (40, 40, 40), 5, cv2.LINE_AA)
+    cv2.putText(page, "175", (150, 350), cv2.FONT_HERSHEY_SIMPLEX, 2.0, (120, 120, 120), 5, cv2.LINE_AA)
+    assert len(segment(_noisy(page)).regions) == 7
+
