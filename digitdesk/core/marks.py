@@ -172,33 +172,45 @@ def is_blot(b: Blob) -> bool:
 
 FAINT_SOLID_INK = 0.8  # a mark whose strongest ink is under this much of the page's marks' typical...
 FAINT_SOLID_THICK = 0.8  # ...that is at least this many writing strokes thick...
-FAINT_ROW_GAP = 0.5  # ...and has no mark beside it within this many digit heights is no writing
+FAINT_ROW_GAP = 0.5  # ...and has no mark beside it within this many digit heights is no writing...
+FAINT_SOLID_MAX = 4  # ...when a page has at most this many such marks (two thumbs, two arms)
 
 
 def drop_faint_solids(blobs: list[Blob], labels: np.ndarray, ink: np.ndarray, stroke: float) -> list[Blob]:
-    """Drop marks much fainter than the page's writing, too thick to be a thin stroke of it and
-    alone (no mark beside it in a row): the thumbs and arms holding a sheet up to a webcam, a
-    shadow on the sheet. Ink of one pen reaches its full strength in every digit (the 95th
-    percentile of each mark's ink, against the median mark's); a faint thin line (a calligraphic
-    hairline digit, whose blur keeps it from full strength) is kept, and so is a number in a
-    lighter pen beside darker writing (its digits stand beside each other; a lone digit in a
-    lighter pen is lost). Needs three marks or more to know the page's writing."""
+    """Drop the few marks much fainter than the page's writing, too thick to be a thin stroke of
+    it and alone (no mark beside it in a row): the thumbs and arms holding a sheet up to a
+    webcam, a shadow on the sheet. Ink of one pen reaches its full strength in every digit (the
+    95th percentile of each mark's ink, against the median mark's). Kept: a faint thin line (a
+    calligraphic hairline digit, whose blur keeps it from full strength), a number in a lighter
+    pen beside darker writing (its digits stand beside each other), and every mark when more
+    than FAINT_SOLID_MAX of them would go (a page written in two pens; at most that many lone
+    digits in a lighter pen are lost). Needs three marks or more to know the page's writing."""
     if len(blobs) < 3:
         return blobs
-    strength, thick = [], []
+    strength = []
     for b in blobs:
         mask = np.isin(labels[b.y0 : b.y1, b.x0 : b.x1], b.labels)
         strength.append(float(np.percentile(ink[b.y0 : b.y1, b.x0 : b.x1][mask], 95)))
+    typical = float(np.median(strength))
+    faint = [i for i, s in enumerate(strength) if s < FAINT_SOLID_INK * typical]
+    if not faint or len(faint) > 10 * FAINT_SOLID_MAX:
+        return blobs  # nothing faint, or a page of faint writing
+
+    def thick(b: Blob) -> bool:
+        mask = np.isin(labels[b.y0 : b.y1, b.x0 : b.x1], b.labels)
         inside = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3)
-        thick.append(2 * float(inside.max()))
-    typical, gap = float(np.median(strength)), FAINT_ROW_GAP * typical_height(blobs)
+        return 2 * float(inside.max()) >= FAINT_SOLID_THICK * stroke
 
-    def beside_another(a: Blob) -> bool:
-        return any(b is not a and min(a.y1, b.y1) - max(a.y0, b.y0) > 0.5 * min(a.h, b.h)
-                   and max(b.x0 - a.x1, a.x0 - b.x1) < gap for b in blobs)
+    gap = FAINT_ROW_GAP * typical_height(blobs)
 
-    return [b for b, s, t in zip(blobs, strength, thick)
-            if s >= FAINT_SOLID_INK * typical or t < FAINT_SOLID_THICK * stroke or beside_another(b)]
+    def alone(a: Blob) -> bool:
+        return not any(b is not a and min(a.y1, b.y1) - max(a.y0, b.y0) > 0.5 * min(a.h, b.h)
+                       and max(b.x0 - a.x1, a.x0 - b.x1) < gap for b in blobs)
+
+    drop = {i for i in faint if thick(blobs[i]) and alone(blobs[i])}
+    if len(drop) > FAINT_SOLID_MAX:
+        return blobs
+    return [b for i, b in enumerate(blobs) if i not in drop]
 
 
 def edge_margin(height: int, width: int) -> int:

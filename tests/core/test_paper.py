@@ -475,4 +475,10 @@ def test_a_number_in_a_lighter_pen_beside_darker_writing_is_kept():
     cv2.putText(page, "3482", (150, 200), cv2.FONT_HERSHEY_SIMPLEX, 2.0, (40, 40, 40), 5, cv2.LINE_AA)
     cv2.putText(page, "175", (150, 350), cv2.FONT_HERSHEY_SIMPLEX, 2.0, (120, 120, 120), 5, cv2.LINE_AA)
     assert len(segment(_noisy(page)).regions) == 7
+    # Digits far apart, every other one in the lighter pen: more than a few thumbs would be.
+    page = np.full((600, 1800, 3), 225, np.uint8)
+    for k, d in enumerate("3141592653"):
+        grey = 40 if k % 2 else 120
+        cv2.putText(page, d, (60 + 170 * k, 300), cv2.FONT_HERSHEY_SIMPLEX, 2.0, (grey, grey, grey), 5, cv2.LINE_AA)
+    assert len(segment(_noisy(page)).regions) == 10
 
