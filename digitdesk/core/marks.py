@@ -174,6 +174,7 @@ FAINT_SOLID_INK = 0.8  # a mark whose strongest ink is under this much of the pa
 FAINT_SOLID_THICK = 0.8  # ...that is at least this many writing strokes thick...
 FAINT_ROW_GAP = 0.5  # ...and has no mark beside it within this many digit heights is no writing...
 FAINT_SOLID_MAX = 4  # ...when a page has at most this many such marks (two thumbs, two arms)
+FAINT_PAGE = 40  # more faint marks than this are a page of faint writing (not looked at one by one)
 
 
 def drop_faint_solids(blobs: list[Blob], labels: np.ndarray, ink: np.ndarray, stroke: float) -> list[Blob]:
@@ -187,18 +188,15 @@ def drop_faint_solids(blobs: list[Blob], labels: np.ndarray, ink: np.ndarray, st
     digits in a lighter pen are lost). Needs three marks or more to know the page's writing."""
     if len(blobs) < 3:
         return blobs
-    strength = []
-    for b in blobs:
-        mask = np.isin(labels[b.y0 : b.y1, b.x0 : b.x1], b.labels)
-        strength.append(float(np.percentile(ink[b.y0 : b.y1, b.x0 : b.x1][mask], 95)))
+    masks = [np.isin(labels[b.y0 : b.y1, b.x0 : b.x1], b.labels) for b in blobs]
+    strength = [float(np.percentile(ink[b.y0 : b.y1, b.x0 : b.x1][m], 95)) for b, m in zip(blobs, masks)]
     typical = float(np.median(strength))
     faint = [i for i, s in enumerate(strength) if s < FAINT_SOLID_INK * typical]
-    if not faint or len(faint) > 10 * FAINT_SOLID_MAX:
+    if not faint or len(faint) > FAINT_PAGE:
         return blobs  # nothing faint, or a page of faint writing
 
-    def thick(b: Blob) -> bool:
-        mask = np.isin(labels[b.y0 : b.y1, b.x0 : b.x1], b.labels)
-        inside = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3)
+    def thick(i: int) -> bool:
+        inside = cv2.distanceTransform(np.pad(masks[i], 1).astype(np.uint8), cv2.DIST_L2, 3)
         return 2 * float(inside.max()) >= FAINT_SOLID_THICK * stroke
 
     gap = FAINT_ROW_GAP * typical_height(blobs)
@@ -207,7 +205,7 @@ def drop_faint_solids(blobs: list[Blob], labels: np.ndarray, ink: np.ndarray, st
         return not any(b is not a and min(a.y1, b.y1) - max(a.y0, b.y0) > 0.5 * min(a.h, b.h)
                        and max(b.x0 - a.x1, a.x0 - b.x1) < gap for b in blobs)
 
-    drop = {i for i in faint if thick(blobs[i]) and alone(blobs[i])}
+    drop = {i for i in faint if thick(i) and alone(blobs[i])}
     if len(drop) > FAINT_SOLID_MAX:
         return blobs
     return [b for i, b in enumerate(blobs) if i not in drop]
