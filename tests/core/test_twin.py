@@ -240,3 +240,21 @@ def test_read_threads_follow_the_setting(monkeypatch):
     for bad in ("abc", "0", "-2", ""):
         monkeypatch.setenv("DIGITDESK_READ_THREADS", bad)
         assert litert._read_threads() == min(2, os.cpu_count() or 1)
+
+
+def test_a_large_batch_runs_in_slices(tiny_with_twin, monkeypatch):
+    """Allocating LiteRT's tensors for a batch holds Python's lock for a time that grows with its
+    size, so a batch larger than MAX_BATCH runs in slices of it: same probabilities as Keras."""
+    from digitdesk.core import litert
+
+    monkeypatch.setattr(litert, "MAX_BATCH", 64)
+    path, model = tiny_with_twin
+    lite = LiteModel.load(twin.find_twin(path)[0])
+    sizes = []
+    resize = lite._interp.resize_tensor_input
+    lite._interp.resize_tensor_input = lambda i, shape, **kw: (sizes.append(shape[0]), resize(i, shape, **kw))[1]
+    digits = _digits(150).astype(np.float32)[..., None]
+    probs = lite(digits)
+    assert sizes == [64, 22]  # two slices of 64 reuse one allocation, then the rest
+    assert probs.shape == (150, 10)
+    assert np.abs(probs - model.predict(digits, verbose=0)).max() < 1e-5
