@@ -6,11 +6,21 @@ import.
 The command line (single-threaded, on the main thread) points it at /dev/null. The desktop app,
 which imports TensorFlow on a worker thread while other threads run, names its log file with
 :func:`send_native_output_to`: for those seconds every thread's stderr goes there, which is
-where the app's own log goes anyway."""
+where the app's own log goes anyway.
+
+Python loads an extension module with its lock held, and TensorFlow's first one pulls in
+``libtensorflow_cc`` (750 MB): a quarter to half a second in which no other thread runs, so the
+window froze on the session's first training. :func:`preload_native_libraries` loads those
+libraries first through the C library's ``dlopen`` called by ``ctypes``, which lets other threads
+run meanwhile; the import then finds them loaded. The other long pauses were Python's cyclic
+garbage collector, which holds the lock too and, once TensorFlow's objects are in, takes 50-130 ms
+a sweep (three in each import, measured here): the import runs with it off, and those objects,
+which live as long as the process, are then moved out of its sweeps (``gc.freeze``)."""
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 import threading
@@ -77,10 +87,48 @@ def _import():
     if "tensorflow" in sys.modules and "keras" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with native_output_quieted():
-        import tensorflow
-        import keras  # noqa: F401  (its backend start-up prints too)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with native_output_quieted():
+            preload_native_libraries()
+            import tensorflow
+            import keras  # noqa: F401  (its backend start-up prints too)
+        gc.freeze()
+    finally:
+        if collecting:
+            gc.enable()
     return tensorflow
+
+
+# TensorFlow's shared libraries on Linux, in the order they depend on each other.
+NATIVE_LIBRARIES = ("libtensorflow_framework.so.2", "libtensorflow_cc.so.2")
+
+
+def preload_native_libraries() -> list[str]:
+    """Load TensorFlow's big shared libraries with Python's lock released (see the module's
+    docstring), with the flags Python's own import uses; returns the paths loaded. Does nothing
+    where they are not found (other platforms, another layout): the import loads them then, as
+    before. Nothing is imported: a library's initializers run as they would in the import."""
+    if not sys.platform.startswith("linux"):
+        return []
+    import ctypes
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("tensorflow")
+        dlopen = ctypes.CDLL(None).dlopen  # a foreign call: ctypes releases the lock around it
+    except (ImportError, ValueError, OSError, AttributeError):
+        return []
+    dlopen.restype = ctypes.c_void_p
+    dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    loaded = []
+    for name in NATIVE_LIBRARIES if folders else ():
+        path = os.path.join(folders[0], name)
+        if os.path.isfile(path) and dlopen(os.fsencode(path), sys.getdlopenflags()):
+            loaded.append(path)  # the handle stays open: TensorFlow is never unloaded
+    return loaded
 
 
 @contextlib.contextmanager
