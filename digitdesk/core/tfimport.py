@@ -14,8 +14,11 @@ window froze on the session's first training. :func:`preload_native_libraries` l
 libraries first through the C library's ``dlopen`` called by ``ctypes``, which lets other threads
 run meanwhile; the import then finds them loaded. The other long pauses were Python's cyclic
 garbage collector, which holds the lock too and, once TensorFlow's objects are in, takes 50-130 ms
-a sweep (three in each import, measured here): the import runs with it off, and those objects,
-which live as long as the process, are then moved out of its sweeps (``gc.freeze``)."""
+a sweep (three in each import, measured here): the import runs with it off (for every thread:
+the collector is the process's), and those objects, which live as long as the process, are then
+moved out of its sweeps (``gc.freeze``). So are the app's own objects alive at that moment (the
+window, its tabs): a reference cycle among them that is dropped later is never collected, which
+costs little, since they too mostly live as long as the process."""
 
 from __future__ import annotations
 
