@@ -459,8 +459,12 @@ def run(verbose: bool = True, model: str | os.PathLike | None = None, checks: tu
     if verbose:
         print(f"digitdesk {digitdesk.__version__} self-test: {_where()}, Python {platform.python_version()}, "
               f"{platform.system()} {platform.machine()}", file=out, flush=True)
-    from digitdesk.core.tfimport import tensorflow_conflict
+    from digitdesk.core.tfimport import send_native_output_to, tensorflow_conflict
 
+    # TensorFlow's native start-up notices (oneDNN, absl) go to a file, not between the lines
+    # of the report; they are shown if a check fails.
+    native_log = tmp / "tensorflow-native.log"
+    native_before = send_native_output_to(native_log)
     conflict = tensorflow_conflict()  # before anything imports it
     if conflict:
         failures.append(f"install: {conflict}")
@@ -489,6 +493,10 @@ def run(verbose: bool = True, model: str | os.PathLike | None = None, checks: tu
             if verbose or status == "FAIL":
                 print(f"{status:<5} {name:<9} {time.perf_counter() - t0:5.1f} s  {detail}", file=out, flush=True)
     finally:
+        send_native_output_to(native_before)
+        if failures and native_log.is_file() and native_log.stat().st_size:
+            tail = native_log.read_text(errors="replace").splitlines()[-20:]
+            print("TensorFlow's native output during the checks:\n" + "\n".join(tail), file=sys.stderr)
         for name, value in saved_env.items():
             if value is None:
                 os.environ.pop(name, None)

@@ -66,11 +66,13 @@ _imported = False
 _native_log: str | None = None  # a file for the import's native output, on any thread
 
 
-def send_native_output_to(path: str | os.PathLike | None) -> None:
+def send_native_output_to(path: str | os.PathLike | None) -> str | None:
     """Write TensorFlow's native start-up output to ``path`` (appended) whichever thread imports
-    it; ``None``: silence it on the main thread of a single-threaded process only (the default)."""
+    it; ``None``: silence it on the main thread of a single-threaded process only (the default).
+    Returns the path it was sent to before."""
     global _native_log
-    _native_log = os.fspath(path) if path is not None else None
+    before, _native_log = _native_log, (os.fspath(path) if path is not None else None)
+    return before
 
 
 def import_tensorflow():
