@@ -68,8 +68,12 @@ def _glues_digits(labels: np.ndarray, stats: np.ndarray, joined: np.ndarray, bin
     for i in sized[sized > 0]:  # label 0 is the paper
         by_joined[int(owner[i])].append(int(i))
     for pieces in by_joined.values():
-        top = max(stats[i, cv2.CC_STAT_HEIGHT] for i in pieces)
+        # Nearly as tall as the joined mark: a whole digit. (Measured against the tallest piece,
+        # two fragments of one pencil digit looked like two digits.)
+        top = max(stats[i, 1] + stats[i, 3] for i in pieces) - min(stats[i, 1] for i in pieces)
         tall = [i for i in pieces if stats[i, cv2.CC_STAT_HEIGHT] >= 0.6 * top]
+        if len(tall) < 2:
+            continue
         x0 = min(stats[i, 0] for i in tall)
         y0 = min(stats[i, 1] for i in tall)
         x1 = max(stats[i, 0] + stats[i, 2] for i in tall)

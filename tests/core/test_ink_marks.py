@@ -45,3 +45,25 @@ def test_a_dark_strip_from_the_edge_does_not_set_the_ink_level():
     ink[520:, :] = 0
     ink[200:400, 600:760] = 220  # a dark patch inside the page is not left out
     assert _stroke_otsu(ink, gate=10.0) >= 45
+
+
+def test_pieces_of_one_pencil_digit_are_not_taken_for_two_digits():
+    """Joining a skipping pen's pieces is refused when it would glue two whole digits side by
+    side; a digit's own pieces side by side (a short stroke and the bar below it) are no such
+    thing: they are short against the mark they join into."""
+    from digitdesk.core.marks import components
+
+    binary = np.zeros((80, 700), np.uint8)
+    for x in range(20, 700, 70):  # ten digits, each a stroke and, down and to the right, a bar
+        binary[10:31, x : x + 5] = 255
+        binary[33:47, x + 11 : x + 36] = 255
+    n, labels, _stats = components(binary, min_area=10, stroke=4)
+    assert n - 1 == 10  # one mark per digit (unjoined: 20)
+    assert len(np.unique(labels[binary > 0])) == 10
+
+    glued = np.zeros((80, 700), np.uint8)
+    for x in range(20, 700, 70):  # ten pairs of whole digits 6 px apart: joining would glue them
+        glued[10:50, x : x + 25] = 255
+        glued[10:50, x + 31 : x + 56] = 255
+    n, _labels, _stats = components(glued, min_area=10, stroke=4)
+    assert n - 1 == 20
