@@ -70,8 +70,8 @@ def _glues_digits(labels: np.ndarray, stats: np.ndarray, joined: np.ndarray, bin
     for pieces in by_joined.values():
         # Nearly as tall as the joined mark: a whole digit. (Measured against the tallest piece,
         # two fragments of one pencil digit looked like two digits.)
-        top = max(stats[i, 1] + stats[i, 3] for i in pieces) - min(stats[i, 1] for i in pieces)
-        tall = [i for i in pieces if stats[i, cv2.CC_STAT_HEIGHT] >= 0.6 * top]
+        joined_h = max(stats[i, 1] + stats[i, 3] for i in pieces) - min(stats[i, 1] for i in pieces)
+        tall = [i for i in pieces if stats[i, cv2.CC_STAT_HEIGHT] >= 0.6 * joined_h]
         if len(tall) < 2:
             continue
         x0 = min(stats[i, 0] for i in tall)
