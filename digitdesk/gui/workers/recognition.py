@@ -59,23 +59,6 @@ def load_active_recognizer(store: "ModelStore") -> "tuple[Recognizer, str | None
         return Recognizer.load(store.bundled_path), note
 
 
-_heap_settled = False
-
-
-def settle_heap() -> None:
-    """Once per process, after the first model is loaded: move every object alive now (TensorFlow,
-    Keras and the model: hundreds of thousands, alive for the whole session) out of the cyclic
-    garbage collector's reach (``gc.freeze``). Otherwise each full collection walks them all,
-    holding the GIL for ~200 ms, and one triggered by training on a worker thread (e.g. while
-    it traces the augmentation pipeline) stalls the event loop for that long."""
-    global _heap_settled
-    if not _heap_settled:
-        import gc
-
-        gc.freeze()
-        _heap_settled = True
-
-
 def describe_error(exc: BaseException) -> str:
     """A one-line message for a person: the engine's own message, or the exception's type and text."""
     if isinstance(exc, DigitdeskError):
@@ -225,7 +208,6 @@ class ModelHolder(QObject):
 
     def set_recognizer(self, rec: "Recognizer") -> None:
         """Use an already loaded model."""
-        settle_heap()
         self._recognizer = rec
         self._error = None
         self.ready.emit(rec)
