@@ -28,9 +28,12 @@ def components(binary: np.ndarray, min_area: int, join: bool = True,
     across the widest gap, of 0.8 stroke widths (``stroke``), 4 or 2 pixels, that still leaves
     10-60% of the marks and neither runs whole rows of digits together nor glues two digits."""
     n, labels, stats = components_with_stats(binary, connectivity=8)
-    marks = int((stats[1:, cv2.CC_STAT_AREA] >= min_area).sum())
-    if not join or marks < 8:
+    sized = stats[1:][stats[1:, cv2.CC_STAT_AREA] >= min_area]
+    marks = len(sized)
+    if not join or marks < 2:
         return n, labels, stats
+    if marks < 8 and sized[:, cv2.CC_STAT_HEIGHT].min() >= 0.6 * sized[:, cv2.CC_STAT_HEIGHT].max():
+        return n, labels, stats  # a few marks all of a height: whole digits, no pieces to join
     radii = sorted({2, 4, max(2, int(round(0.8 * stroke)))} if stroke else {2, 4}, reverse=True)
     for r in radii:
         nj, joined, jstats = components_with_stats(

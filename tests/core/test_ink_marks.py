@@ -67,3 +67,24 @@ def test_pieces_of_one_pencil_digit_are_not_taken_for_two_digits():
         glued[10:50, x + 31 : x + 56] = 255
     n, _labels, _stats = components(glued, min_area=10, stroke=4)
     assert n - 1 == 20
+
+
+def test_a_lone_digit_in_pieces_is_joined_and_a_few_whole_digits_are_not():
+    """A handful of marks is joined too (a single 7 from a skipping pen is one 7, not a column
+    of pieces), unless they are all of a height: then they are whole digits, side by side."""
+    from digitdesk.core.marks import components
+
+    seven = np.zeros((120, 120), np.uint8)
+    seven[20:28, 30:52] = 255  # the bar in two pieces, 3 px apart
+    seven[20:28, 55:80] = 255
+    seven[31:60, 70:78] = 255  # the stem in three pieces, 3 px apart, shorter than the mark
+    seven[63:80, 66:74] = 255
+    seven[83:100, 62:70] = 255
+    n, _labels, _stats = components(seven, min_area=10, stroke=5)
+    assert n - 1 == 1  # unjoined: 5 marks
+
+    bubbles = np.zeros((240, 320), np.uint8)  # a sticky note in a thick marker: "22" over "985"
+    for x, y in ((20, 20), (110, 20), (20, 120), (110, 120), (200, 120)):
+        bubbles[y : y + 90, x : x + 80] = 255  # fat whole digits 10 px apart, rows 10 px apart
+    n, _labels, _stats = components(bubbles, min_area=10, stroke=45)
+    assert n - 1 == 5  # joined across 36 px, both rows were one mark
