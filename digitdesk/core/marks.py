@@ -26,7 +26,8 @@ def components(binary: np.ndarray, min_area: int, join: bool = True,
     strokes threshold as chains of pieces (pencil on grainy paper, a skipping pen), pieces that
     close are one component, the labels covering ``binary``'s pixels only. Pieces are joined
     across the widest gap, of 0.8 stroke widths (``stroke``), 4 or 2 pixels, that still leaves
-    10-60% of the marks and neither runs whole rows of digits together nor glues two digits."""
+    10-60% of the marks and neither runs whole rows of digits together nor glues two digits. A
+    handful of marks (under 8) all of a height are whole digits and are left as they are."""
     n, labels, stats = components_with_stats(binary, connectivity=8)
     sized = stats[1:][stats[1:, cv2.CC_STAT_AREA] >= min_area]
     marks = len(sized)
