@@ -243,6 +243,7 @@ def _remove(binary: np.ndarray, faint: np.ndarray, strength: np.ndarray | None, 
     h, w = binary.shape
     removed = np.zeros_like(binary)
     out = binary
+    search = faint  # the columns are looked for with the rows still in: cut out, a grid's columns are dashes
     for horizontal in (True, False):
         side = w if horizontal else h
         length = max(MIN_RULE_PX, int(max(3 * digit_h, side * MIN_RULE_SHARE)) if digit_h
@@ -250,10 +251,10 @@ def _remove(binary: np.ndarray, faint: np.ndarray, strength: np.ndarray | None, 
         if length > side:
             continue
         shared: dict = {}  # faint's thickened copy and depth, for the short combs' search too
-        lines = _runs(faint, length, horizontal, digit_h, shared)
+        lines = _runs(search, length, horizontal, digit_h, shared)
         comb_ticks = None
         if horizontal and digit_h and length > 3 * digit_h:
-            combs, comb_ticks = _short_combs(out, faint, lines, digit_h, shared)
+            combs, comb_ticks = _short_combs(out, search, lines, digit_h, shared)
             lines = cv2.bitwise_or(lines, combs)
         if not lines.any():
             continue

@@ -58,6 +58,28 @@ def test_remove_structure_takes_rules_but_not_the_crossing_stroke():
     assert n - 1 == 1
 
 
+def test_a_faint_grids_columns_in_dashes_are_removed_with_its_rows():
+    """A squared page's faint lines are whole only among the faint marks; in the writing's
+    threshold they come out as dashes. The columns are looked for before the rows are cut out of
+    the faint marks (cut out, with the rows' margin, they are dashes too short to be found)."""
+    faint = np.zeros((600, 800), np.uint8)
+    for y in range(10, 600, 26):
+        cv2.line(faint, (0, y), (799, y), 255, 1)
+    for x in range(10, 800, 26):
+        cv2.line(faint, (x, 0), (x, 599), 255, 1)
+    binary = faint.copy()  # what of them is dark enough for the writing: the rows, the columns in dashes
+    columns = np.zeros(800, bool)
+    columns[10::26] = True
+    near_rows = (np.arange(600) - 10) % 26 < 6
+    binary[np.ix_(near_rows, columns)] = 0
+    binary[10::26] = faint[10::26]
+    cv2.line(binary, (413, 250), (413, 330), 255, 4)  # and a written 1 between two columns
+    out, removed = remove_structure(binary, faint, digit_h=80)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(out)
+    assert n - 1 == 1, stats[1:]  # the 1 alone is left
+    assert out[250:331, 413].all()
+
+
 def test_form_boxes_are_not_read_as_ones():
     page = np.full((300, 700, 3), 245, np.uint8)
     for i in range(6):  # a row of six printed boxes, three written in
