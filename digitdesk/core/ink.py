@@ -136,10 +136,30 @@ def looks_written_dark(gray: np.ndarray) -> bool:
     return dark >= 2 * light + 1
 
 
+def _edge_strips(dark: np.ndarray) -> tuple[slice, slice]:
+    """The rows and columns of ``dark`` (bool) inside the dark strips along the image's edges:
+    from each edge inwards, up to an eighth of the image, the lines mostly dark (the frame's
+    black border, a sliver of desk; writing never fills half a line). A deeper dark area is no
+    strip: it is left whole to the broad areas' test."""
+    h, w = dark.shape
+
+    def strip(share: np.ndarray, most: int) -> int:
+        light = np.flatnonzero(share[:most] < 0.5)
+        return int(light[0]) if light.size else 0
+
+    rows, cols = dark.mean(axis=1), dark.mean(axis=0)
+    top, bottom = strip(rows, h // 8), strip(rows[::-1], h // 8)
+    left, right = strip(cols, w // 8), strip(cols[::-1], w // 8)
+    return slice(top, h - bottom), slice(left, w - right)
+
+
 def _stroke_otsu(u8: np.ndarray, gate: float) -> float:
     """Otsu's level of the ink, leaving out broad dark areas that come in from the image's edge
-    (a strip of desk, a hand's shadow): beside them faint writing would fall below the level
-    that splits them from the paper. Writing, however thick, stays in."""
+    (a strip of desk, a hand's shadow) and thin dark strips along it (a frame's black border):
+    beside them faint writing would fall below the level that splits them from the paper.
+    Writing, however thick, stays in."""
+    rows, cols = _edge_strips(u8 > gate)
+    u8 = u8[rows, cols]
     h, w = u8.shape
     k = max(7, int(min(h, w) / 48)) | 1
     broad = cv2.morphologyEx((u8 > gate).astype(np.uint8), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
@@ -152,7 +172,7 @@ def _stroke_otsu(u8: np.ndarray, gate: float) -> float:
         step = max(1, sample_step(u8.size) // 2)  # four times the usual sample: the writing is a small part
         kept = u8[::step, ::step][~edge[labels[::step, ::step]]]
         values = kept.reshape(-1, 1) if kept.size >= 16 else u8
-    return float(cv2.threshold(values, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0])
+    return float(cv2.threshold(np.ascontiguousarray(values), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0])
 
 
 def threshold(ink: np.ndarray, plain: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -80,6 +80,16 @@ def test_a_faint_grids_columns_in_dashes_are_removed_with_its_rows():
     assert out[250:331, 413].all()
 
 
+def test_faded_writing_beside_a_black_border_is_read():
+    """A photo's black border along one edge (a strip too thin to count as a broad dark area)
+    set the writing's threshold with it, and faded thin writing fell under it: none was read."""
+    page = _page(rules=False)
+    cv2.putText(page, "2896", (300, 300), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (205, 200, 190), 2, cv2.LINE_AA)
+    page[-6:] = 0  # the frame's black border
+    regions = segment(_noisy(page, 4.0)).regions
+    assert len(regions) == 4, [r.box for r in regions]
+
+
 def test_form_boxes_are_not_read_as_ones():
     page = np.full((300, 700, 3), 245, np.uint8)
     for i in range(6):  # a row of six printed boxes, three written in
