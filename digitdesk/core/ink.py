@@ -158,11 +158,12 @@ def _stroke_otsu(u8: np.ndarray, gate: float) -> float:
     (a strip of desk, a hand's shadow) and thin dark strips along it (a frame's black border):
     beside them faint writing would fall below the level that splits them from the paper.
     Writing, however thick, stays in."""
-    rows, cols = _edge_strips(u8 > gate)
+    dark = u8 > gate
+    rows, cols = _edge_strips(dark)
     u8 = u8[rows, cols]
     h, w = u8.shape
     k = max(7, int(min(h, w) / 48)) | 1
-    broad = cv2.morphologyEx((u8 > gate).astype(np.uint8), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    broad = cv2.morphologyEx(dark[rows, cols].astype(np.uint8), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     n, labels, stats = components_with_stats(broad, connectivity=8)
     x, y, bw, bh = (stats[:, i] for i in range(4))
     edge = (x == 0) | (y == 0) | (x + bw == w) | (y + bh == h)
