@@ -385,18 +385,31 @@ def _ink(rng: np.random.Generator, ext: bool, names=("black", "blue", "blue", "g
 
 
 def _lines_of_text(cover: np.ndarray, text: str, wr: Writer, rng: np.random.Generator, height: float,
-                   box: tuple[float, float, float, float]) -> None:
-    """Free writing on plain paper: the lines of ``text`` one under the other inside ``box`` (x0, y0, x1, y1)."""
+                   box: tuple[float, float, float, float], fit: float | None = None) -> None:
+    """Free writing on plain paper: the lines of ``text`` one under the other inside ``box`` (x0, y0, x1, y1).
+
+    ``fit``: the writing must lie at least this share of the cover's size inside its edges (a
+    small sheet: nobody writes off the edge of a sticky note); writing that runs out is written
+    again, smaller. Without it, writing may run out of the box (the big sheets have room)."""
     lines = text.split("\n")
     x0, y0, x1, y1 = box
     longest = max(len(s) for s in lines)
     height = min(height, (x1 - x0) * 0.8 / (longest * 0.85), (y1 - y0) / (len(lines) * 1.6))
-    pitch = height * rng.uniform(1.5, 2.2)
-    top = rng.uniform(y0, max(y0, y1 - pitch * len(lines))) + height
-    left = x0 + rng.uniform(0, max(0.0, (x1 - x0) - longest * height * 0.85))
-    for i, s in enumerate(lines):
-        x = left + rng.normal(0, 0.3) * height
-        write_number(cover, s, x, top + i * pitch + rng.normal(0, 0.05) * height, height, wr, rng)
+    for _attempt in range(8):
+        pitch = height * rng.uniform(1.5, 2.2)
+        top = rng.uniform(y0, max(y0, y1 - pitch * len(lines))) + height
+        left = x0 + rng.uniform(0, max(0.0, (x1 - x0) - longest * height * 0.85))
+        cover[:] = 0
+        for i, s in enumerate(lines):
+            x = left + rng.normal(0, 0.3) * height
+            write_number(cover, s, x, top + i * pitch + rng.normal(0, 0.05) * height, height, wr, rng)
+        if fit is None:
+            return
+        ch, cw = cover.shape
+        ix0, iy0, ix1, iy1 = _ink_box(cover)
+        if min(ix0, iy0 * cw / ch, cw - ix1, (ch - iy1) * cw / ch) >= fit * cw:
+            return
+        height *= 0.85
 
 
 def _ruled(rng, ext, blank=False):
@@ -637,7 +650,7 @@ def _webcam_sheet(rng, ext, blank=False):
         wr = Writer(pick_source(rng), "round", 1.0, slant=rng.uniform(-0.2, 0.3), wobble=0.1)
         hgt = S_h * rng.uniform(0.22, 0.4)
         wr.width = max(2.5, hgt * (rng.uniform(0.1, 0.16) if marker else rng.uniform(0.04, 0.07)))
-        _lines_of_text(cover, text, wr, rng, hgt, (0.08 * S_w, 0.08 * S_h, 0.92 * S_w, 0.92 * S_h))
+        _lines_of_text(cover, text, wr, rng, hgt, (0.08 * S_w, 0.08 * S_h, 0.92 * S_w, 0.92 * S_h), fit=0.05)
         _apply(paper, cover, _ink(rng, ext, ("black", "black", "blue")), rng.uniform(0.8, 1.0))
     held = rng.random() < (0.5 if ext else 0.4)  # held up in front of a wall, or lying on the desk
     back = _background(h, w, rng, "wall") if held else _desk(h, w, rng, ext)
@@ -646,6 +659,14 @@ def _webcam_sheet(rng, ext, blank=False):
     cx, cy = rng.uniform(0.3, 0.7) * w, rng.uniform(0.35, 0.6) * h
     quad = _quad(w, h, cx - sw / 2, cy - sh / 2, sw, sh, rng.uniform(0.02, 0.07 if ext else 0.05), rng,
                  rng.normal(0, 6))
+    if text:  # the sheet may run out of the frame, its writing not: the user sees it in the preview
+        src = np.float32([[0, 0], [S_w, 0], [S_w, S_h], [0, S_h]])
+        ix0, iy0, ix1, iy1 = _ink_box(cover)
+        seen = cv2.perspectiveTransform(np.float32([[[ix0, iy0], [ix1, iy0], [ix1, iy1], [ix0, iy1]]]),
+                                        cv2.getPerspectiveTransform(src, quad.astype(np.float32)))[0]
+        margin = 0.04 * w
+        lo, hi = seen.min(axis=0), seen.max(axis=0)
+        quad = quad + np.clip(0, margin - lo, np.array([w, h]) - margin - hi)
     skin = tuple(float(v) for v in _pick(rng, [(0.45, 0.58, 0.78), (0.30, 0.42, 0.60), (0.55, 0.66, 0.85)]))
     if held:  # arms coming up from the bottom of the frame to the sheet's lower corners
         for corner in (3, 2):
