@@ -390,7 +390,8 @@ def _lines_of_text(cover: np.ndarray, text: str, wr: Writer, rng: np.random.Gene
 
     ``fit``: the writing must lie at least this share of the cover's size inside its edges (a
     small sheet: nobody writes off the edge of a sticky note); writing that runs out is written
-    again, smaller. Without it, writing may run out of the box (the big sheets have room)."""
+    again, smaller (``cover`` is cleared before each attempt; after 8 the last one stays).
+    Without it, writing may run out of the box (the big sheets have room)."""
     lines = text.split("\n")
     x0, y0, x1, y1 = box
     longest = max(len(s) for s in lines)
