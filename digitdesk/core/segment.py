@@ -154,7 +154,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
         digit_h = writing_height(cv2.subtract(binary, long_lines(cv2.bitwise_or(binary, faint))), spanning=False)
         binary, printed = remove_structure(binary, faint, ink_u8(cv2.GaussianBlur(ink, (0, 0), 1.0)), digit_h)
         box_h = writing_height(binary)
-        binary, boxes = remove_boxes(binary, sw, box_h)
+        binary, boxes = remove_boxes(binary, sw, box_h, cv2.subtract(faint, printed))
         printed = cv2.bitwise_or(printed, boxes)
     filled = binary if plain else fill_outlined(binary, writing_height(binary))
     if filled is not binary and binary.any():

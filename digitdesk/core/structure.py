@@ -19,10 +19,13 @@ from digitdesk.core.labelling import components_with_stats, open_line
 MIN_RULE_FRACTION = 0.8  # before the writing is measured, a rule spans most of the page
 MIN_RULE_SHARE = 0.2  # and even then a rule spans a fifth of the page (a thin pen's curve does not)
 MIN_RULE_PX = 40
+RULE_PEAK_PX = 96  # ...or along this many of its (at most 320) pixels: a form's short rows photographed aslant
 MIN_RULE_COVER = 0.75  # a rule has ink in this share of its cross-sections, after its small gaps
 BOX_SIDE_COVER = 0.9  # a box's side has ink along this share of the box's height or width
 BOX_MIN_ASPECT = 0.55  # a form's cell is at least this wide for its height (cells are often taller than wide)
 BOX_ASPECT = 0.75  # a cell narrower than this share of its height is a box only beside another, as on a form
+BOX_TURN = 0.7  # a mark whose long sides slope by this many degrees or more is turned level to find its box's sides
+BOX_TURNED_ASPECT = 1.2  # turned, a mark on its own is a box only this much wider than tall (a tilted boxy 0 is not)
 MAX_RULE_PX = 12  # a printed line is at most this thick (and thin for its length)
 COMB_TICK = 0.8  # a comb's evenly spaced ticks are at most this share of the writing's height
 BAND_MAX_WIDTH = 0.4  # an outlined stroke's inside is at most this share of the writing's height wide
@@ -134,43 +137,82 @@ def _restore_crossings(without: np.ndarray, lines: np.ndarray, thick: int, horiz
     return cv2.bitwise_and(closed, lines)
 
 
+def _stroke_ends(labels: np.ndarray, stats: np.ndarray, i: int, grown: np.ndarray, horizontal_rules: bool,
+                 thin: int) -> tuple[bool, bool] | None:
+    """Whether mark ``i`` (of ``labels``, with ``stats``) touches the ``grown`` rules at its
+    first and at its last end, if it is a thin, solid, straight stroke across the rules (at
+    most ``thin`` px thick); None if it is not."""
+    x, y, w, h, area = (int(v) for v in stats[i])
+    long_side, short_side = (h, w) if horizontal_rules else (w, h)
+    if long_side < 6 or short_side > thin or area < 0.5 * long_side * max(1, short_side - 1):
+        return None
+    near = grown[y : y + h, x : x + w] & (labels[y : y + h, x : x + w] == i)
+    if horizontal_rules:
+        return near[:2].any(), near[-2:].any()
+    return near[:, :2].any(), near[:, -2:].any()
+
+
 def _standing_strokes(rest: np.ndarray, rules: np.ndarray, horizontal_rules: bool, thick: int,
                       digit_h: float | None, left: list[int] | None = None) -> np.ndarray:
     """Straight strokes as thin as the rules, at right angles to them, standing on them: the
-    sides of printed boxes (touching a rule at both ends) and the ticks of a comb (short, at one
-    end). A written 1 on a ruled line is kept: it is taller than a tick and meets one rule.
+    sides of printed boxes (touching a rule at both ends, also when thresholded in pieces a few
+    pixels apart) and the ticks of a comb (short, at one end). A written 1 on a ruled line is
+    kept: it is taller than a tick and meets one rule.
     ``left``, if given, gets the labels of the strokes standing on the rules that are kept."""
     n, labels, stats = components_with_stats(rest, connectivity=8)
     if n <= 1:
         return np.zeros_like(rest)
     standing = []
     grown = cv2.dilate(rules, np.ones((5, 5), np.uint8)) > 0
-    out = np.zeros_like(rest)
     ticks = []  # longer one-ended marks: a comb's ticks if they come evenly spaced
     thin = max(3, 2 * thick + 1)
     taken = np.zeros(n, bool)  # the labels removed
     for i in range(1, n):
-        x, y, w, h, area = (int(v) for v in stats[i])
-        long_side, short_side = (h, w) if horizontal_rules else (w, h)
-        if long_side < 6 or short_side > thin or area < 0.5 * long_side * max(1, short_side - 1):
+        ends = _stroke_ends(labels, stats, i, grown, horizontal_rules, thin)
+        if ends is None:
             continue  # not a thin, solid, straight stroke across the rules
-        comp = labels[y : y + h, x : x + w] == i
-        near = grown[y : y + h, x : x + w] & comp
-        if horizontal_rules:
-            ends = (near[:2].any(), near[-2:].any())
-        else:
-            ends = (near[:, :2].any(), near[:, -2:].any())
+        long_side = int(stats[i, cv2.CC_STAT_HEIGHT if horizontal_rules else cv2.CC_STAT_WIDTH])
         tick = any(ends) and digit_h is not None and long_side <= 0.6 * digit_h
         if any(ends):
             standing.append(i)
         if all(ends) or tick:
             taken[i] = True
         if any(ends) and not all(ends) and digit_h is not None and long_side <= COMB_TICK * digit_h:
-            ticks.append((i, (x, y, w, h)))  # the short ticks too: with them, a longer one is even
+            # the short ticks too: with them, a longer one is even
+            ticks.append((i, tuple(int(v) for v in stats[i, :4])))
     taken[_comb_ticks(ticks, horizontal_rules)] = True
+    out = taken[labels] if taken.any() else None
+    for i in standing:
+        if taken[i]:
+            continue
+        out = np.zeros(rest.shape, bool) if out is None else out
+        taken[i] = _side_in_pieces(rest, labels, stats, i, grown, horizontal_rules, thin, out)
     if left is not None:
         left += [i for i in standing if not taken[i]]
-    return (taken[labels] * 255).astype(np.uint8) if taken.any() else out
+    return np.zeros_like(rest) if out is None else out.view(np.uint8) * np.uint8(255)
+
+
+def _side_in_pieces(rest: np.ndarray, labels: np.ndarray, stats: np.ndarray, i: int, grown: np.ndarray,
+                    horizontal_rules: bool, thin: int, out: np.ndarray) -> bool:
+    """Whether the stroke ``i`` standing on one rule is a piece of a box's side thresholded in
+    pieces: joined to the pieces a few pixels from it along the side, it runs from rule to rule.
+    If so, the joined stroke is marked in ``out``. Looked at in a window around the piece, as
+    long again as the piece either way along it."""
+    x, y, w, h = (int(v) for v in stats[i, :4])
+    H, W = rest.shape
+    if horizontal_rules:
+        y0, y1, x0, x1 = max(0, y - h - 2), min(H, y + 2 * h + 2), max(0, x - 2), min(W, x + w + 2)
+        along = np.ones((5, 1), np.uint8)
+    else:
+        y0, y1, x0, x1 = max(0, y - 2), min(H, y + h + 2), max(0, x - w - 2), min(W, x + 2 * w + 2)
+        along = np.ones((1, 5), np.uint8)
+    window = rest[y0:y1, x0:x1]
+    jn, jlabels, jstats = components_with_stats(cv2.morphologyEx(window, cv2.MORPH_CLOSE, along), connectivity=8)
+    j = int(np.bincount(jlabels[labels[y0:y1, x0:x1] == i], minlength=jn).argmax())
+    if j == 0 or _stroke_ends(jlabels, jstats, j, grown[y0:y1, x0:x1], horizontal_rules, thin) != (True, True):
+        return False
+    out[y0:y1, x0:x1] |= (jlabels == j) & (window > 0)
+    return True
 
 
 def _comb_ticks(marks: list[tuple[int, tuple[int, int, int, int]]], horizontal_rules: bool) -> list[int]:
@@ -225,6 +267,8 @@ def remove_structure(binary: np.ndarray, faint: np.ndarray | None = None, streng
         return _remove(binary, faint, strength, digit_h)
     out, removed, faint = _remove(binary, faint, strength, None, keep_faint=True)
     digit_h = writing_height(out)
+    if digit_h is None:  # nothing like writing: combs and lines shorter than the page, if anything
+        digit_h = _marks_height(out)
     if digit_h is None:
         return out, removed
     out, more = _remove(out, faint, strength, digit_h)
@@ -234,6 +278,17 @@ def remove_structure(binary: np.ndarray, faint: np.ndarray | None = None, streng
         out = cv2.subtract(out, standing)
         removed = cv2.bitwise_or(removed, standing)
     return out, removed
+
+
+def _marks_height(binary: np.ndarray) -> float | None:
+    """The height of writing that a page with none on it was printed for (a blank form's combs):
+    the marks at least 6 px tall in ``binary``, whatever their shape, are taken for the ticks of
+    a comb (90th percentile of their heights), as tall as a tick can be for its writing; None
+    if there are no such marks."""
+    n, _, stats = components_with_stats(binary, connectivity=8)
+    heights = stats[1:, cv2.CC_STAT_HEIGHT]
+    heights = heights[heights >= 6]
+    return float(np.percentile(heights, 90)) / COMB_TICK if heights.size else None
 
 
 def _remove(binary: np.ndarray, faint: np.ndarray, strength: np.ndarray | None, digit_h: float | None,
@@ -320,27 +375,35 @@ def _drop_debris(out: np.ndarray, removed: np.ndarray, digit_h: float | None) ->
     return out, cv2.bitwise_or(removed, mask.astype(np.uint8) * 255)
 
 
-def rule_angle(faint: np.ndarray, max_angle: float = 8.0, step: float = 0.5) -> float | None:
+def rule_angle(faint: np.ndarray, max_angle: float = 8.0, step: float = 0.5, least: float = 3.0) -> float | None:
     """The slope in degrees of the page's rules, or None if there are none: the angle within
     ``max_angle`` of level at which the faint marks (at most 320 px wide) pile up into the
-    sharpest rows, if some row then holds marks along 40% of the page. A photo taken at a slight
-    angle turns its rules and margins."""
+    sharpest rows, if some row then holds marks along 40% of the page or RULE_PEAK_PX pixels
+    (and there are ``least`` marked pixels per column). A photo taken at a slight angle turns
+    its rules and margins."""
     h, w = faint.shape
     f = min(1.0, 320 / max(h, w))
     small = cv2.resize(faint, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else faint
     ys, xs = np.nonzero(small > 64)
     sw = small.shape[1]
-    if len(xs) < 3 * sw:
+    if len(xs) < least * sw:
         return None
     best, best_score, best_peak = 0.0, -1.0, 0
     xc = xs.astype(np.float32) - sw / 2
-    for angle in np.arange(-max_angle, max_angle + step / 2, step):
-        rows = np.round(ys - xc * np.tan(np.radians(angle))).astype(np.int64)
-        counts = np.bincount(rows - rows.min())
-        score = float((counts.astype(np.float64) ** 2).sum())
-        if score > best_score:
-            best, best_score, best_peak = float(angle), score, int(counts.max())
-    return best if best_peak >= 0.4 * sw else None
+    angles = np.arange(-max_angle, max_angle + step / 2, step)
+    # The angles a few at a time, each one's rows counted in one bincount (a small mark's many
+    # angles cost one call, a page's stay in a few MB).
+    for chunk in np.array_split(angles, max(1, len(angles) * len(xs) // 400_000)):
+        rows = np.round(ys - xc * np.tan(np.radians(chunk))[:, None]).astype(np.int64)
+        rows -= rows.min(axis=1, keepdims=True)
+        span = int(rows.max()) + 1
+        counts = np.bincount((rows + span * np.arange(len(chunk))[:, None]).ravel(),
+                             minlength=span * len(chunk)).reshape(len(chunk), span)
+        scores = (counts.astype(np.float64) ** 2).sum(axis=1)
+        k = int(np.argmax(scores))
+        if scores[k] > best_score:  # the first of equal scores, as the angles come
+            best, best_score, best_peak = float(chunk[k]), float(scores[k]), int(counts[k].max())
+    return best if best_peak >= min(0.4 * sw, RULE_PEAK_PX) else None
 
 
 def fill_outlined(binary: np.ndarray, digit_h: float | None = None) -> np.ndarray:
@@ -430,58 +493,113 @@ def _in_a_row(box: tuple[int, int, int, int], boxes: list[tuple[int, int, int, i
     return False
 
 
-def remove_boxes(binary: np.ndarray, stroke: float | None, digit_h: float | None) -> tuple[np.ndarray, np.ndarray]:
+def remove_boxes(binary: np.ndarray, stroke: float | None, digit_h: float | None,
+                 faint: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``binary`` without the printed boxes of a form (a box per digit, a framed field), and the
     mask of what was removed. A box is a mark at least most of a digit tall, about as wide as
     tall or wider (a comb), with two columns of
     ink running down nearly all of it and two rows running across nearly all of it, its four
     sides; a written digit has at most one such line (a 1's stem, a 7's bar). The four sides
     are taken out (a stroke's width either side); what was written in the box stays, a digit
-    touching the frame or poking out of it included. Boxes stand level here: the rules found
-    before this step have turned the page level."""
+    touching the frame or poking out of it included. The rules found before this step have
+    turned the page level; a box that still slopes (a form with no rules, photographed at a
+    slight angle) is turned level to find its sides. Boxes are looked for in ``binary`` with
+    the ``faint`` marks that touch it (a thin printed line thresholds broken, its gaps faint; a
+    box printed fainter than that is not in the writing, and the strokes along it stay)."""
     removed = np.zeros_like(binary)
     if digit_h is None or not binary.any():
         return binary, removed
     band = int(round(max(2.0, 1.2 * max(1.5, stroke or 2.0))))
-    n, labels, stats = components_with_stats(binary, connectivity=8)
-    candidates = []  # (its box, its mask, its columns widened by a degree's slant, its sides)
+    search = binary
+    if faint is not None:  # the faint marks next to the ink: the gaps of a broken line, not a faint box of its own
+        search = cv2.bitwise_or(binary, cv2.bitwise_and(faint, cv2.dilate(binary, np.ones((5, 5), np.uint8))))
+    n, labels, stats = components_with_stats(search, connectivity=8)
+    candidates = []  # (box, mask, turn, mask turned level, its columns widened by a degree's slant, sides)
     for i in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[i])
         if h < 0.7 * digit_h or w < BOX_MIN_ASPECT * h or h > 4 * digit_h or area > 0.45 * w * h:
             continue  # no box for a digit (a box is not much narrower than tall), or a filled blob
         comp = (labels[y : y + h, x : x + w] == i).astype(np.uint8)
-        slant_x, slant_y = 2 * max(1, round(0.01 * h)) + 1, 2 * max(1, round(0.01 * w)) + 1  # a degree
-        tall = cv2.dilate(comp, np.ones((1, slant_x), np.uint8)) > 0
-        wide = cv2.dilate(comp, np.ones((slant_y, 1), np.uint8)) > 0
+        turn, level = _levelled(comp)
+        tall, wide = _slanted(level, 0.01)  # a degree
         found = _box_sides(tall, wide, int(0.4 * digit_h), int(0.7 * digit_h))
-        if found is not None:
-            candidates.append(((x, y, w, h), comp, tall, found))
+        # The sides found make a box as wide as the mark's are (a 5 on an underline has two
+        # rows and two columns, of a frame too narrow for a box).
+        if found is not None and found[0][1] - found[0][0] >= BOX_MIN_ASPECT * (found[1][1] - found[1][0]):
+            candidates.append(((x, y, w, h), comp, turn, level, tall, found))
     out = binary.copy()
-    for (x, y, w, h), comp, tall, found in candidates:
-        if w < BOX_ASPECT * h and not _in_a_row((x, y, w, h), [c[0] for c in candidates]):
+    for (x, y, w, h), comp, turn, level, tall, found in candidates:
+        alone = not _in_a_row((x, y, w, h), [c[0] for c in candidates])
+        if alone and (w < BOX_ASPECT * h or (turn is not None and w < BOX_TURNED_ASPECT * h)):
             continue  # a narrow mark with four straight sides on its own: a boxy 0, not a form's cell
-        (c0, c1), (r0, r1) = found
-        frame = np.zeros((h, w), np.uint8)
-        cv2.rectangle(frame, (c0, r0), (c1, r1), 255, 2 * band + 1)
-        # A comb: the boxes side by side share the top and bottom lines; their inner sides run
-        # down nearly all of the frame too (a digit inside a box stays clear of its top and bottom).
-        inner = tall[r0 : r1 + 1, c0 : c1 + 1].mean(axis=0) >= BOX_SIDE_COVER
-        for c in np.flatnonzero(inner):
-            frame[r0 : r1 + 1, max(0, c0 + c - band) : c0 + c + band + 1] = 255
-        take = (comp > 0) & (frame > 0)
-        rest = np.where(take, 0, comp * 255).astype(np.uint8)
-        # Strokes that cross a side (a digit overlapping its box) are kept: the side's pixels
-        # with writing on both sides of it.
-        k = 2 * (2 * band + 1) + 1
-        sides_h, sides_v = np.zeros_like(frame), np.zeros_like(frame)
-        sides_h[[r0, r1]] = 255
-        sides_v[:, [c0, c1]] = 255
-        sides_v[:, np.flatnonzero(inner) + c0] = 255
-        sides_h = cv2.dilate(sides_h, np.ones((2 * band + 3, 1), np.uint8)) & frame  # as thick as drawn
-        sides_v = cv2.dilate(sides_v, np.ones((1, 2 * band + 3), np.uint8)) & frame
-        crossing = ((cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((k, 1), np.uint8)) & sides_h)
-                    | (cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((1, k), np.uint8)) & sides_v)) > 0
-        take &= ~crossing
+        # What is taken is the ink on the sides (the faint marks beside a side would make it look
+        # crossed by a stroke), turned as the box was.
+        inked = comp & (binary[y : y + h, x : x + w] > 0)
+        if turn is not None:
+            inked = cv2.warpAffine(inked, turn, level.shape[::-1], flags=cv2.INTER_NEAREST)
+        take = _frame_taken(inked, tall, found, band)
+        if turn is not None:  # back from level to the box as it stands, widened (sampled back, a thin side breaks)
+            take = cv2.warpAffine(cv2.dilate(take.astype(np.uint8), np.ones((3, 3), np.uint8)), turn, (w, h),
+                                  flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP) > 0
+        take &= (comp > 0) & (binary[y : y + h, x : x + w] > 0)  # the widened take sampled back: the ink under it
         out[y : y + h, x : x + w][take] = 0
         removed[y : y + h, x : x + w][take] = 255
     return out, removed
+
+
+def _slanted(comp: np.ndarray, slope: float) -> tuple[np.ndarray, np.ndarray]:
+    """A mark's columns widened and its rows thickened by what a side sloping by ``slope``
+    (rise over run) drifts across the mark: ``(tall, wide)`` for :func:`_box_sides`."""
+    h, w = comp.shape
+    slant_x, slant_y = 2 * max(1, round(slope * h)) + 1, 2 * max(1, round(slope * w)) + 1
+    return (cv2.dilate(comp, np.ones((1, slant_x), np.uint8)) > 0,
+            cv2.dilate(comp, np.ones((slant_y, 1), np.uint8)) > 0)
+
+
+def _levelled(comp: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """A mark that may be a printed box (``comp``, uint8 0/1), turned so that its longest
+    straight rows run level (a form photographed at a slight angle, whose boxes are too short to
+    turn the page by: :func:`rule_angle`), and the turn (a 2 x 3 affine matrix from ``comp``
+    to the level copy, cut to the mark), or None and ``comp`` if it stands level."""
+    h, w = comp.shape
+    angle = rule_angle(comp * 255, least=1.0)
+    if angle is None or abs(angle) < BOX_TURN:
+        return None, comp
+    pad = int(np.ceil(0.5 * max(h, w) * np.sin(np.radians(abs(angle))))) + 2
+    turn = cv2.getRotationMatrix2D(((w - 1) / 2 + pad, (h - 1) / 2 + pad), angle, 1.0)
+    turn[:, 2] += pad  # from comp's pixels into the padded copy, then about its centre
+    level = cv2.warpAffine(comp, turn, (w + 2 * pad, h + 2 * pad), flags=cv2.INTER_NEAREST)
+    ys, xs = np.nonzero(level)
+    if len(xs) == 0:
+        return None, comp
+    turn[:, 2] -= (xs.min(), ys.min())  # and cut to the mark, as ``comp`` is (a box's sides span it)
+    return turn, level[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+
+
+def _frame_taken(comp: np.ndarray, tall: np.ndarray, found, band: int) -> np.ndarray:
+    """The pixels of a level box's mark (``comp``) on its frame, ``found`` by :func:`_box_sides`
+    (``tall``: its columns widened by a degree's slant), each side ``band`` px either side of
+    its line: what is printed, not the writing that crosses a side."""
+    h, w = comp.shape
+    (c0, c1), (r0, r1) = found
+    frame = np.zeros((h, w), np.uint8)
+    cv2.rectangle(frame, (c0, r0), (c1, r1), 255, 2 * band + 1)
+    # A comb: the boxes side by side share the top and bottom lines; their inner sides run
+    # down nearly all of the frame too (a digit inside a box stays clear of its top and bottom).
+    inner = tall[r0 : r1 + 1, c0 : c1 + 1].mean(axis=0) >= BOX_SIDE_COVER
+    for c in np.flatnonzero(inner):
+        frame[r0 : r1 + 1, max(0, c0 + c - band) : c0 + c + band + 1] = 255
+    take = (comp > 0) & (frame > 0)
+    rest = np.where(take, 0, comp * 255).astype(np.uint8)
+    # Strokes that cross a side (a digit overlapping its box) are kept: the side's pixels
+    # with writing on both sides of it.
+    k = 2 * (2 * band + 1) + 1
+    sides_h, sides_v = np.zeros_like(frame), np.zeros_like(frame)
+    sides_h[[r0, r1]] = 255
+    sides_v[:, [c0, c1]] = 255
+    sides_v[:, np.flatnonzero(inner) + c0] = 255
+    sides_h = cv2.dilate(sides_h, np.ones((2 * band + 3, 1), np.uint8)) & frame  # as thick as drawn
+    sides_v = cv2.dilate(sides_v, np.ones((1, 2 * band + 3), np.uint8)) & frame
+    crossing = ((cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((k, 1), np.uint8)) & sides_h)
+                | (cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((1, k), np.uint8)) & sides_v)) > 0
+    return take & ~crossing

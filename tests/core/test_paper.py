@@ -514,3 +514,76 @@ def test_a_number_in_a_lighter_pen_beside_darker_writing_is_kept():
         cv2.putText(page, d, (60 + 170 * k, 300), cv2.FONT_HERSHEY_SIMPLEX, 2.0, (grey, grey, grey), 5, cv2.LINE_AA)
     assert len(segment(_noisy(page)).regions) == 10
 
+
+
+def _turned(img: np.ndarray, degrees: float, fill) -> np.ndarray:
+    """``img`` turned by ``degrees`` (counter-clockwise) about its centre, the corners ``fill``."""
+    h, w = img.shape[:2]
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    return cv2.warpAffine(img, turn, (w, h), flags=cv2.INTER_LINEAR, borderValue=fill)
+
+
+def test_a_box_photographed_at_a_slant_is_taken_out():
+    """A form with no rules to turn the page by, photographed 3 degrees off level: its boxes are
+    turned level one by one to find their sides (structure._levelled). The sides go, the 1
+    written in the first box stays."""
+    from digitdesk.core.structure import remove_boxes
+
+    binary = np.zeros((260, 460), np.uint8)
+    for x in (40, 150, 260):
+        cv2.rectangle(binary, (x, 60), (x + 100, 160), 255, 2)
+    binary[80:141, 88:93] = 255  # a 1 in the first box
+    binary = (_turned(binary, 3.0, 0) > 127).astype(np.uint8) * 255
+    out, removed = remove_boxes(binary, 3.0, 100.0)
+    assert removed.sum() > 0.8 * (binary.sum() - 61 * 5 * 255)  # most of the three frames
+    _, _, stats, _ = cv2.connectedComponentsWithStats(out, connectivity=8)
+    tall = stats[1:, cv2.CC_STAT_HEIGHT] >= 30
+    assert tall.sum() == 1 and stats[1:][tall][0, cv2.CC_STAT_HEIGHT] >= 55  # the 1, whole
+
+
+
+def test_a_squarish_zero_at_a_slant_is_no_box():
+    """A 0 written squarely and a little aslant, on its own, about as wide as a form's cell for
+    its height: turned level it has four straight sides too, but a box standing alone must then
+    be clearly wider than tall (a tilted boxy 0 is not)."""
+    from digitdesk.core.structure import remove_boxes
+
+    binary = np.zeros((220, 220), np.uint8)
+    cv2.rectangle(binary, (70, 60), (149, 159), 255, 4)  # 80 x 100
+    binary = (_turned(binary, 3.0, 0) > 127).astype(np.uint8) * 255
+    out, removed = remove_boxes(binary, 4.0, 100.0)
+    assert not removed.any() and np.array_equal(out, binary)
+
+
+def test_a_box_side_thresholded_in_pieces_is_taken_out():
+    """A form's box side between two printed rows, thresholded in two pieces a pixel or two
+    apart (a thin line on grainy paper): the long piece stands on one row only, yet joined to
+    the short one it runs from row to row, a side, not a written 1. A 1 standing on a row stays."""
+    binary = np.zeros((300, 900), np.uint8)
+    binary[100:103, 20:880] = 255  # the rows of a comb, long enough for rules
+    binary[160:163, 20:880] = 255
+    binary[103:115, 300:302] = 255  # a side: a short piece off the top row,
+    binary[117:160, 301:303] = 255  # and the rest, two pixels below, down to the bottom row
+    binary[118:160, 600:605] = 255  # a 1 standing on the bottom row, well clear of the top one
+    out, removed = remove_structure(binary, digit_h=64.0)
+    assert not out[100:163, 295:310].any()  # the side, both pieces
+    assert out[118:158, 600:605].all()  # the 1
+
+
+def _blank_combs(degrees: float) -> np.ndarray:
+    """A form with three empty combs (a base line and evenly spaced ticks), dark and as long as
+    a third of the page, no rules, no writing; photographed ``degrees`` off level."""
+    page = np.full((750, 1000, 3), (222, 226, 230), np.uint8)
+    for y, cells in ((230, 8), (360, 6), (500, 8)):
+        cv2.line(page, (60, y), (60 + cells * 47, y), (50, 50, 50), 3)
+        for i in range(cells + 1):
+            cv2.line(page, (60 + i * 47, y), (60 + i * 47, y - 28), (50, 50, 50), 3)
+    return _noisy(_turned(page, degrees, (222, 226, 230)), sigma=4.0)
+
+
+@pytest.mark.parametrize("degrees", [0.0, 1.5], ids=["level", "aslant"])
+def test_a_blank_forms_combs_give_no_digits(degrees):
+    """A blank form whose only marks are three combs, each a third of the page long: nothing
+    on it looks like writing, so the combs' scale is taken from the marks themselves (their
+    ticks), and aslant, their rows are still found to turn the page by (structure.RULE_PEAK_PX)."""
+    assert segment(_blank_combs(degrees)).regions == []
