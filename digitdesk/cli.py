@@ -17,7 +17,7 @@ from pathlib import Path
 from digitdesk import __version__
 from digitdesk.cli_explain import add_explain_parser
 from digitdesk.cli_runs import add_runs_parser
-from digitdesk.cli_tune import add_tune_parser
+from digitdesk.cli_tune import StopOnCtrlC, add_tune_parser
 from digitdesk.core.errors import DigitdeskError
 
 EXIT_ERROR = 1
@@ -203,10 +203,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     dataset = load_source(args.data)
     print(f"{prefix}training {config.arch} on {dataset.source}: {len(dataset.train)} images, "
           f"{config.epochs} epochs" + (f" (preset {args.preset})" if args.preset else ""), file=sys.stderr)
+    def interrupted() -> bool:  # Ctrl+C: the training ends at this batch, by the interrupt, so nothing is saved
+        if ctrl_c.flag.is_set():
+            raise KeyboardInterrupt
+        return False
+
     try:
-        result, meta = train_and_save(config, dataset, args.out, on_progress=ProgressBar(prefix=prefix),
-                                      initial_model=initial, name=Path(args.out).stem, cluster=cluster,
-                                      strategy=strategy)
+        with StopOnCtrlC("interrupting after this batch (Ctrl+C again to interrupt at once)…") as ctrl_c:
+            result, meta = train_and_save(config, dataset, args.out, on_progress=ProgressBar(prefix=prefix),
+                                          should_stop=interrupted, initial_model=initial, name=Path(args.out).stem,
+                                          cluster=cluster, strategy=strategy)
     except KeyboardInterrupt:
         print("\ninterrupted: nothing saved", file=sys.stderr)
         return 130

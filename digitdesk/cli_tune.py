@@ -101,12 +101,15 @@ def trials_table(result) -> str:
     return "\n".join([fmt(head), fmt(["-" * w for w in widths]), *map(fmt, lines)])
 
 
-class _StopOnCtrlC:
-    """The first Ctrl+C asks the search to stop (within a batch); the second interrupts."""
+class StopOnCtrlC:
+    """The first Ctrl+C asks the work to stop (within a batch), saying ``message``; the second
+    interrupts at once. A KeyboardInterrupt raised wherever the main thread happens to be, in
+    TensorFlow's training loop, can crash the process (SIGSEGV): a stop at a batch's end is safe."""
 
-    def __init__(self):
+    def __init__(self, message: str = "stopping after this batch (Ctrl+C again to interrupt at once)…"):
         self.flag = threading.Event()
         self._old = None
+        self._message = message
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -117,7 +120,7 @@ class _StopOnCtrlC:
         if self.flag.is_set():
             raise KeyboardInterrupt
         self.flag.set()
-        print("\nstopping after this batch (Ctrl+C again to interrupt at once)…", file=sys.stderr)
+        print(f"\n{self._message}", file=sys.stderr)
 
     def __exit__(self, *exc):
         if self._old is not None:
@@ -169,7 +172,7 @@ def cmd_tune(args: argparse.Namespace, progress_bar: Callable) -> int:
           f"{min(b.images or len(dataset.train), len(dataset.train)):,} of {len(dataset.train):,} images of "
           f"{dataset.source}; the search is kept as {config.folder_name!r}", file=sys.stderr)
     bar = SearchBar()
-    with _StopOnCtrlC() as ctrl_c:
+    with StopOnCtrlC() as ctrl_c:
         try:
             result = run_search(config, dataset.train, bar, ctrl_c.flag.is_set, fresh=args.fresh)
         except KeyboardInterrupt:
@@ -194,7 +197,7 @@ def cmd_tune(args: argparse.Namespace, progress_bar: Callable) -> int:
         return 0
     print(f"training the best configuration for {b.final_epochs} epochs"
           + (f" on {b.final_images:,} images" if b.final_images else " on every training image") + "…", file=sys.stderr)
-    with _StopOnCtrlC() as ctrl_c:
+    with StopOnCtrlC() as ctrl_c:
         try:
             model = train_best(result, dataset, on_progress=progress_bar(), should_stop=ctrl_c.flag.is_set,
                                out=args.out, name=args.out.rsplit("/", 1)[-1].removesuffix(".keras"))
