@@ -113,6 +113,16 @@ def test_a_blank_forms_thin_broken_boxes_at_a_slant_give_no_digits(recognizer):
     assert recognizer.read(sample.image).text == ""
 
 
+def test_a_zoomed_crop_of_small_writing_is_not_turned(recognizer):
+    """Small writing is read again from a zoomed crop of the photo (segment._zoomed), which
+    comes from a page that was not turned to level its rules: the crop is not turned either.
+    The tuning seed's 34th coloured-ink page, one small faded 2: turned by the slope its own
+    strokes suggest (rule_angle), it was read as 6."""
+    sample = ps.make_set("ink_colour", 34, ps.TUNING_SEED)[33]
+    assert sample.text == "2"
+    assert recognizer.read(sample.image).text == "2"
+
+
 def test_writing_made_to_fit_stays_off_the_edges_of_a_small_sheet(mnist_path):
     # Six digits, too large for a sticky note: written again smaller until they fit (the webcam
     # set's notes had digits cut off at their edge, which no reader can read).

@@ -92,7 +92,8 @@ def segment(image: np.ndarray, keep_stages: bool = False,
     tab's canvas): no surface, printed lines or noise are looked for and the polarity is not
     guessed. ``zoom``: small writing in a large photo (digits a few pixels tall at the working
     scale) is read again from the image's own pixels around it (see ZOOM_BELOW), each digit's own
-    contrast stretched (``stretch``: see :func:`~digitdesk.core.preprocess.stretch_ink`). ``should_stop`` is
+    contrast stretched (``stretch``: see :func:`~digitdesk.core.preprocess.stretch_ink`); without
+    it, no surface is looked for and the page is not turned to level its rules (a zoomed crop). ``should_stop`` is
     called between the stages and inside the long loops (a thread-safe flag, e.g. a closing
     window's); once it returns True, :class:`~digitdesk.core.errors.Cancelled` is raised.
     ``Segmentation.surface`` is the sheet found (outline in image pixels), if any."""
@@ -138,7 +139,8 @@ def segment(image: np.ndarray, keep_stages: bool = False,
         binary, faint = threshold(ink)
         check()
     to_work = surface.matrix if surface is not None else np.eye(3)
-    angle = None if plain else rule_angle(faint)
+    # A zoomed crop (zoom=False) comes from a page that was not turned: its rows are level.
+    angle = None if plain or not zoom else rule_angle(faint)
     if angle is not None and abs(angle) >= 0.7:  # turn the rules level: they are found as level runs
         turn = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), [0, 0, 1]])
         ink = cv2.warpAffine(ink, turn[:2], (w, h), flags=cv2.INTER_LINEAR)
