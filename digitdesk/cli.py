@@ -203,6 +203,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     dataset = load_source(args.data)
     print(f"{prefix}training {config.arch} on {dataset.source}: {len(dataset.train)} images, "
           f"{config.epochs} epochs" + (f" (preset {args.preset})" if args.preset else ""), file=sys.stderr)
+
     def interrupted() -> bool:  # Ctrl+C: the training ends at this batch, by the interrupt, so nothing is saved
         if ctrl_c.flag.is_set():
             raise KeyboardInterrupt

@@ -93,9 +93,10 @@ def segment(image: np.ndarray, keep_stages: bool = False,
     guessed. ``zoom``: small writing in a large photo (digits a few pixels tall at the working
     scale) is read again from the image's own pixels around it (see ZOOM_BELOW), each digit's own
     contrast stretched (``stretch``: see :func:`~digitdesk.core.preprocess.stretch_ink`); without
-    it, no surface is looked for and the page is not turned to level its rules (a zoomed crop). ``should_stop`` is
-    called between the stages and inside the long loops (a thread-safe flag, e.g. a closing
-    window's); once it returns True, :class:`~digitdesk.core.errors.Cancelled` is raised.
+    it, no surface is looked for and the page is not turned to level its rules (a zoomed crop).
+    ``should_stop`` is called between the stages and inside the long loops (a thread-safe flag,
+    e.g. a closing window's); once it returns True, :class:`~digitdesk.core.errors.Cancelled` is
+    raised.
     ``Segmentation.surface`` is the sheet found (outline in image pixels), if any."""
     check = _stop_check(should_stop)
     check()
