@@ -530,7 +530,8 @@ def remove_boxes(binary: np.ndarray, stroke: float | None, digit_h: float | None
     out = binary.copy()
     for (x, y, w, h), comp, turn, level, tall, found in candidates:
         alone = not _in_a_row((x, y, w, h), [c[0] for c in candidates])
-        if alone and (w < BOX_ASPECT * h or (turn is not None and w < BOX_TURNED_ASPECT * h)):
+        if alone and (w < BOX_ASPECT * h or (turn is not None and w < BOX_TURNED_ASPECT * h)) \
+                and not _holds_writing(stats, (x, y, w, h), digit_h):
             continue  # a narrow mark with four straight sides on its own: a boxy 0, not a form's cell
         # What is taken is the ink on the sides (the faint marks beside a side would make it look
         # crossed by a stroke), turned as the box was.
@@ -545,6 +546,18 @@ def remove_boxes(binary: np.ndarray, stroke: float | None, digit_h: float | None
         out[y : y + h, x : x + w][take] = 0
         removed[y : y + h, x : x + w][take] = 255
     return out, removed
+
+
+def _holds_writing(stats: np.ndarray, box: tuple[int, int, int, int], digit_h: float) -> bool:
+    """Whether another mark (``stats`` of the marks) at least a third of a digit tall lies
+    inside ``box`` well clear of its sides, somewhere: a box with something written in it, not
+    a 0 (the inner outline of a hollow 0 runs close to the outer one all round)."""
+    x, y, w, h = box
+    sx, sy, sw, sh = (stats[1:, i].astype(np.int64) for i in range(4))
+    inside = (sx > x) & (sy > y) & (sx + sw < x + w) & (sy + sh < y + h) & (sh >= digit_h / 3)
+    gaps = np.stack([sx - x, x + w - (sx + sw), sy - y, y + h - (sy + sh)])
+    clear = gaps.max(axis=0) >= 0.25 * min(w, h)
+    return bool((inside & clear).any())
 
 
 def _slanted(comp: np.ndarray, slope: float) -> tuple[np.ndarray, np.ndarray]:

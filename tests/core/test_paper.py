@@ -587,3 +587,17 @@ def test_a_blank_forms_combs_give_no_digits(degrees):
     on it looks like writing, so the combs' scale is taken from the marks themselves (their
     ticks), and aslant, their rows are still found to turn the page by (structure.RULE_PEAK_PX)."""
     assert segment(_blank_combs(degrees)).regions == []
+
+
+def test_a_narrow_box_on_its_own_with_a_digit_in_it_is_a_box():
+    """A form's single cell narrower than 0.75 of its height looks like a boxy 0, unless
+    something is written in it, clear of its sides (structure._holds_writing): then it is a
+    box, taken out, and the 1 in it stays."""
+    from digitdesk.core.structure import remove_boxes
+
+    binary = np.zeros((200, 200), np.uint8)
+    cv2.rectangle(binary, (70, 40), (139, 140), 255, 3)  # 70 x 101
+    binary[60:121, 103:108] = 255  # a 1, clear of the frame
+    out, removed = remove_boxes(binary, 3.0, 100.0)
+    assert removed[90, 70] and removed[40, 100] and removed[140, 100]
+    assert out[60:121, 103:108].all() and not out[90, 60:80].any()
