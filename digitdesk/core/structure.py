@@ -535,14 +535,15 @@ def remove_boxes(binary: np.ndarray, stroke: float | None, digit_h: float | None
             continue  # a narrow mark with four straight sides on its own: a boxy 0, not a form's cell
         # What is taken is the ink on the sides (the faint marks beside a side would make it look
         # crossed by a stroke), turned as the box was.
-        inked = comp & (binary[y : y + h, x : x + w] > 0)
-        if turn is not None:
-            inked = cv2.warpAffine(inked, turn, level.shape[::-1], flags=cv2.INTER_NEAREST)
-        take = _frame_taken(inked, tall, found, band)
-        if turn is not None:  # back from level to the box as it stands, widened (sampled back, a thin side breaks)
+        ink = comp & (binary[y : y + h, x : x + w] > 0)
+        if turn is None:
+            take = _frame_taken(ink, tall, found, band)
+        else:  # found level, taken back to the box as it stands, widened (sampled back, a thin side breaks)
+            level_ink = cv2.warpAffine(ink, turn, level.shape[::-1], flags=cv2.INTER_NEAREST)
+            take = _frame_taken(level_ink, tall, found, band)
             take = cv2.warpAffine(cv2.dilate(take.astype(np.uint8), np.ones((3, 3), np.uint8)), turn, (w, h),
                                   flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP) > 0
-        take &= (comp > 0) & (binary[y : y + h, x : x + w] > 0)  # the widened take sampled back: the ink under it
+        take &= ink > 0  # the ink under it
         out[y : y + h, x : x + w][take] = 0
         removed[y : y + h, x : x + w][take] = 255
     return out, removed
