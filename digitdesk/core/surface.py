@@ -19,6 +19,7 @@ ANALYSIS_SIDE = 256  # the surface is looked for at this size (longer side)
 MIN_AREA = 0.06  # of the image: smaller bright regions are not the surface
 MAX_AREA = 0.985  # of the image: a region this large is the whole picture (no surround to cut)
 MIN_STEP = 28  # grey levels between the surface and its surround
+PARTED_STEP = 16  # ...and for a surface parted from it along its sharpest edges (see _parted)
 MIN_SURROUND = 0.015  # of the image outside the surface (a strip of desk at one edge counts)
 MIN_SOLIDITY = 0.88  # area over convex hull area: a sheet is convex, a patch of light is not
 CLEAR_STEP = 80  # grey levels: a surround this much darker is no shadow (see _outline_clear)...
@@ -157,12 +158,47 @@ def _candidate(level: np.ndarray, t: float, k: int, small: np.ndarray) -> tuple[
     if not (MIN_AREA <= area <= MAX_AREA):
         return None
     region = (labels == best).astype(np.uint8) * 255
-    region = cv2.morphologyEx(region, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    return _judged(level, cv2.morphologyEx(region, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))),
+                   area, small, MIN_STEP)
+
+
+def _parted(level: np.ndarray, k: int, small: np.ndarray) -> tuple[float, np.ndarray] | None:
+    """The brightest region parted from its surround where the brightness changes most sharply
+    (a watershed from the brightest part of the picture and the darker half of it), as a
+    possible surface: a sheet only a little lighter than the blotchy wall behind it, which no
+    brightness level cuts out whole (the wall's light blotches join it), but whose edge is
+    sharper than the blotches' soft fall-off. Judged as a surface with a smaller step
+    (PARTED_STEP)."""
+    sh, sw = level.shape
+    darker, brightest = np.percentile(level, (50, 88))
+    n, labels, stats = components_with_stats((level >= brightest).astype(np.uint8), connectivity=4)
+    if n <= 1:
+        return None
+    seed = cv2.erode((labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.uint8), np.ones((3, 3), np.uint8))
+    markers = (level <= darker).astype(np.int32)
+    markers[seed > 0] = 2
+    if not (markers == 1).any() or not (markers == 2).any():
+        return None
+    parted = cv2.watershed(cv2.cvtColor(level, cv2.COLOR_GRAY2BGR), markers)
+    region = cv2.morphologyEx(((parted == 2) * 255).astype(np.uint8), cv2.MORPH_CLOSE,
+                              cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    area = float(np.count_nonzero(region)) / (sh * sw)
+    if not (MIN_AREA <= area <= MAX_AREA):
+        return None
+    return _judged(level, region, area, small, PARTED_STEP)
+
+
+def _judged(level: np.ndarray, region: np.ndarray, area: float, small: np.ndarray,
+            min_step: float) -> tuple[float, np.ndarray] | None:
+    """``region`` (a uint8 mask, ``area`` of the image) as a surface: (score, four corners), or
+    None if it is not set off from its surround by ``min_step``, uneven, not convex, without a
+    sharp outline or without four corners clear of the writing."""
+    sh, sw = level.shape
     inside, outside = level[region > 0], level[region == 0]
     if outside.size < MIN_SURROUND * sh * sw:
         return None
     step = float(np.median(inside)) - float(np.median(outside))
-    if step < MIN_STEP or float(inside.std()) > 0.5 * step + 12:
+    if step < min_step or float(inside.std()) > 0.5 * step + 12:
         return None  # not set off, or not an even surface (a bright part of a busy scene)
     contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     contour = max(contours, key=cv2.contourArea)
@@ -183,7 +219,8 @@ def find_surface(gray: np.ndarray) -> Surface | None:
     """The sheet in ``gray`` (uint8) if one stands out from a darker surround, else None (the
     whole image is the page: a scan, a close-up photo, a canvas). Several brightness levels are
     tried (Otsu's and a range of percentiles): a sheet may be only a little lighter than a
-    blotchy wall behind it."""
+    blotchy wall behind it. If none cuts out a surface, the brightest region is parted from the
+    rest along the sharpest edges (see _parted)."""
     h, w = gray.shape
     f = ANALYSIS_SIDE / max(h, w)
     small = cv2.resize(gray, (max(8, round(w * f)), max(8, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else gray
@@ -195,6 +232,8 @@ def find_surface(gray: np.ndarray) -> Surface | None:
     otsu, _ = cv2.threshold(level, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     levels = [float(otsu), *np.percentile(level, (30, 45, 60, 70, 80, 88)).tolist()]
     found = [c for t in levels if (c := _candidate(level, t, k, small)) is not None]
+    if not found and (c := _parted(level, k, small)) is not None:
+        found = [c]
     if not found:
         return None
     _score, quad = max(found, key=lambda c: c[0])

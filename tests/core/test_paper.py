@@ -117,6 +117,38 @@ def test_a_sheet_held_at_an_angle_in_a_dark_room_is_found_and_read(recognizer):
     assert reading.surface is not None
 
 
+def _sheet_before_a_blotchy_wall() -> tuple[np.ndarray, np.ndarray]:
+    """A grey sheet (112) with "365" on it, held slightly askew before a wall whose light and
+    dark blotches (88 +- 8, up to some 110) come close to the sheet's own level; and the sheet's
+    corners."""
+    rng = np.random.default_rng(0)
+    blot = cv2.resize(rng.standard_normal((6, 8)).astype(np.float32), (640, 480), interpolation=cv2.INTER_CUBIC)
+    wall = np.clip(88 + 8 * blot / blot.std(), 0, 255).astype(np.uint8)
+    frame = np.repeat(wall[..., None], 3, axis=2)
+    sheet = np.full((200, 300, 3), 112, np.uint8)
+    _write(sheet, "365", 60, 140, scale=2.6, thickness=6)
+    quad = np.float32([[170, 120], [470, 135], [462, 335], [162, 320]])
+    matrix = cv2.getPerspectiveTransform(np.float32([[0, 0], [299, 0], [299, 199], [0, 199]]), quad)
+    mask = cv2.warpPerspective(np.full((200, 300), 255, np.uint8), matrix, (640, 480))
+    frame[mask > 0] = cv2.warpPerspective(sheet, matrix, (640, 480))[mask > 0]
+    return _noisy(frame, 4.0), quad
+
+
+def test_a_sheet_little_lighter_than_a_blotchy_wall_is_parted_along_its_edge(recognizer, monkeypatch):
+    """No brightness level cuts the sheet out whole (the wall's light blotches join it), but its
+    edge is sharper than theirs: it is parted from the wall there (surface._parted) and read."""
+    from digitdesk.core import surface as surface_module
+
+    frame, quad = _sheet_before_a_blotchy_wall()
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    surface = find_surface(gray)
+    assert surface is not None
+    assert np.abs(surface.outline - quad).max() < 25
+    assert recognizer.read(frame).text == "365"
+    monkeypatch.setattr(surface_module, "_parted", lambda *args: None)
+    assert find_surface(gray) is None  # by brightness alone, no surface
+
+
 def test_no_surface_on_a_plain_page_or_a_close_up():
     page = _page(rules=False)
     _write(page, "0", 300, 400, scale=9, thickness=40)  # a big thick 0: its inside is no sheet
