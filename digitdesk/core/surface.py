@@ -19,6 +19,8 @@ ANALYSIS_SIDE = 256  # the surface is looked for at this size (longer side)
 MIN_AREA = 0.06  # of the image: smaller bright regions are not the surface
 MAX_AREA = 0.985  # of the image: a region this large is the whole picture (no surround to cut)
 MIN_STEP = 28  # grey levels between the surface and its surround
+NEST_AREA = 0.45  # of the image: a surface this large is looked in for a surface on it...
+NEST_SHARE = 0.6  # ...at most this share of it (``nested``)
 PARTED_STEP = 16  # ...and for a surface parted from it along its sharpest edges (see _parted)
 MIN_SURROUND = 0.015  # of the image outside the surface (a strip of desk at one edge counts)
 MIN_SOLIDITY = 0.88  # area over convex hull area: a sheet is convex, a patch of light is not
@@ -215,12 +217,14 @@ def _judged(level: np.ndarray, region: np.ndarray, area: float, small: np.ndarra
     return edge * solidity * area ** 0.25, quad
 
 
-def find_surface(gray: np.ndarray) -> Surface | None:
+def find_surface(gray: np.ndarray, nested: bool = True) -> Surface | None:
     """The sheet in ``gray`` (uint8) if one stands out from a darker surround, else None (the
     whole image is the page: a scan, a close-up photo, a canvas). Several brightness levels are
     tried (Otsu's and a range of percentiles): a sheet may be only a little lighter than a
     blotchy wall behind it. If none cuts out a surface, the brightest region is parted from the
-    rest along the sharpest edges (see _parted)."""
+    rest along the sharpest edges (see _parted). ``nested``: a surface of NEST_AREA of the
+    image or more (a lit wall above a desk) is looked in, flattened, for a surface on it at
+    most NEST_SHARE of its size (the sheet held before it), which is then the one found."""
     h, w = gray.shape
     f = ANALYSIS_SIDE / max(h, w)
     small = cv2.resize(gray, (max(8, round(w * f)), max(8, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else gray
@@ -241,6 +245,18 @@ def find_surface(gray: np.ndarray) -> Surface | None:
     # Pull the corners in a little: the sheet's edge (and its shadow) is no writing.
     centre = quad.mean(axis=0)
     quad = (centre + (quad - centre) * 0.97).astype(np.float32)
+    if nested and cv2.contourArea(quad) >= NEST_AREA * h * w:
+        # A surface this large may be a lit wall above a desk or between arms, with the sheet
+        # held before it: a much smaller surface found on it, flattened, is the sheet.
+        outer = _surface_at(quad)
+        inner = find_surface(outer.flatten(gray), nested=False)
+        if inner is not None and cv2.contourArea(inner.outline) <= NEST_SHARE * outer.size[0] * outer.size[1]:
+            return _surface_at(cv2.perspectiveTransform(inner.outline[None], np.linalg.inv(outer.matrix))[0].astype(np.float32))
+    return _surface_at(quad)
+
+
+def _surface_at(quad: np.ndarray) -> Surface:
+    """The surface with these corners (4x2 float32, image pixels, clockwise from top-left)."""
     top, right = np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[1])
     bottom, left = np.linalg.norm(quad[2] - quad[3]), np.linalg.norm(quad[3] - quad[0])
     size = (max(8, int(round(max(top, bottom)))), max(8, int(round(max(left, right)))))

@@ -149,6 +149,29 @@ def test_a_sheet_little_lighter_than_a_blotchy_wall_is_parted_along_its_edge(rec
     assert find_surface(gray) is None  # by brightness alone, no surface
 
 
+def test_a_sheet_held_before_a_lit_wall_above_a_keyboard_is_the_surface(recognizer, monkeypatch):
+    """The lit wall stands out from the keyboard below it as a surface too, a large one: the
+    sheet is found on it (find_surface's ``nested`` look), so the overlay outlines the sheet."""
+    frame = np.full((480, 640, 3), 100, np.uint8)
+    frame[380:] = 33  # a keyboard across the bottom, its keys a little lighter
+    for r in range(4):
+        for c in range(26):
+            x, y = 4 + c * 25 + r * 8, 383 + r * 25
+            cv2.rectangle(frame, (x, y), (x + 19, y + 19), (56, 56, 58), -1)
+    sheet = np.full((180, 260, 3), 145, np.uint8)
+    _write(sheet, "47", 70, 130, scale=2.6, thickness=6)
+    frame[170:350, 190:450] = sheet
+    frame = _noisy(frame, 3.0)
+    corners = np.float32([[190, 170], [450, 170], [450, 350], [190, 350]])
+    reading = recognizer.read(frame)
+    assert reading.text == "47"
+    assert reading.surface is not None and np.abs(reading.surface - corners).max() < 12
+    find = seg_module.find_surface
+    monkeypatch.setattr(seg_module, "find_surface", lambda gray: find(gray, nested=False))
+    wall = recognizer.read(frame).surface
+    assert wall is not None and np.abs(wall - corners).max() > 100  # the wall, without the look
+
+
 def test_no_surface_on_a_plain_page_or_a_close_up():
     page = _page(rules=False)
     _write(page, "0", 300, 400, scale=9, thickness=40)  # a big thick 0: its inside is no sheet
