@@ -113,6 +113,15 @@ def test_a_blank_forms_thin_broken_boxes_at_a_slant_give_no_digits(recognizer):
     assert recognizer.read(sample.image).text == ""
 
 
+def test_a_sheets_edge_along_the_photo_is_no_digit(recognizer):
+    """The tuning seed's 35th blank page: a plain sheet whose top edge runs across the whole
+    photo and down a little of its left side, touching the photo's edge, the only mark on it
+    (marks.drop_edge_slivers). It was read as a 7."""
+    sample = ps.make_set("blank", 35, ps.TUNING_SEED)[34]
+    assert sample.note.startswith("plain")
+    assert recognizer.read(sample.image).text == ""
+
+
 def test_a_zoomed_crop_of_small_writing_is_not_turned(recognizer):
     """Small writing is read again from a zoomed crop of the photo (segment._zoomed), which
     comes from a page that was not turned to level its rules: the crop is not turned either.

@@ -232,8 +232,13 @@ def drop_edge_slivers(blobs: list[Blob], width: int, height: int) -> list[Blob]:
     merely comes close to it is no taller than the others, nor that thin."""
     m = max(2, round(0.01 * max(width, height)))  # on the border itself: within 1% of it
     clear = [b for b in blobs if b.x0 >= m and b.y0 >= m and b.x1 <= width - m and b.y1 <= height - m]
-    if not clear:  # marks on the border only: keep those shaped like digits (a number cut by a region)
-        return [b for b in blobs if min(b.w, b.h) > 4 and max(b.w, b.h) < 4 * min(b.w, b.h)]
+    if not clear:  # marks on the border only: keep those shaped like digits (a number cut by a
+        # region), but not the sheet's edge running along the image (nearly all of one side, at
+        # most half of the other)
+        def across(b: Blob) -> bool:
+            return (b.w >= 0.9 * width and b.h <= 0.5 * height) or (b.h >= 0.9 * height and b.w <= 0.5 * width)
+
+        return [b for b in blobs if min(b.w, b.h) > 4 and max(b.w, b.h) < 4 * min(b.w, b.h) and not across(b)]
     inner = inner_blobs(blobs, width, height)
     if len(inner) == len(blobs):
         return blobs
