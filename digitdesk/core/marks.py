@@ -281,6 +281,26 @@ def drop_long_lines(blobs: list[Blob], labels: np.ndarray, page_side: int) -> li
     return [b for b in blobs if b not in lines or max(b.w, b.h) < 2.5 * writing_h]
 
 
+REMNANT_SHARE = 0.8  # a mark this much within REMNANT_PX of printed lines removed is left of them
+REMNANT_PX = 2
+
+
+def drop_printed_remnants(blobs: list[Blob], labels: np.ndarray, printed: np.ndarray) -> list[Blob]:
+    """Drop the marks lying almost wholly along the printed lines and box sides removed
+    (``printed``, their mask): a side that thresholded as two lines side by side, one of them
+    left. A digit crossing a line, or written along one, has most of its ink away from it."""
+    if not blobs or not printed.any():
+        return blobs
+    near = cv2.dilate(printed, np.ones((2 * REMNANT_PX + 1, 2 * REMNANT_PX + 1), np.uint8)) > 0
+
+    def remnant(b: Blob) -> bool:
+        mask = np.isin(labels[b.y0 : b.y1, b.x0 : b.x1], b.labels)
+        ink = int(np.count_nonzero(mask))
+        return ink > 0 and np.count_nonzero(mask & near[b.y0 : b.y1, b.x0 : b.x1]) >= REMNANT_SHARE * ink
+
+    return [b for b in blobs if not remnant(b)]
+
+
 def drop_outside_boxes(blobs: list[Blob], boxes: np.ndarray, digit_h: float | None) -> list[Blob]:
     """On a form, drop the marks level with a row of printed boxes but clear of them: the form's
     printed labels ("Qty", "Ref", "Date") beside its boxes (``boxes``: the mask of the printed

@@ -23,8 +23,8 @@ from digitdesk.core.ink import (MIN_DIGIT_PX, denoised, ink_u8, looks_written_da
                                 threshold, writing_stroke)
 from digitdesk.core.labelling import components_with_stats
 from digitdesk.core.marks import (Blob, components, drop_dashes, drop_edge_slivers, drop_faint_solids, drop_frames,
-                                  drop_long_lines, drop_outside_boxes, edge_margin, is_blot, merge_strokes,
-                                  reading_order, split_wide, typical_height)
+                                  drop_long_lines, drop_outside_boxes, drop_printed_remnants, edge_margin, is_blot,
+                                  merge_strokes, reading_order, split_wide, typical_height)
 from digitdesk.core.preprocess import frame_ink, stretch_ink, to_gray
 from digitdesk.core.structure import (fill_outlined, long_lines, remove_boxes, remove_structure, rule_angle,
                                       writing_height)
@@ -179,7 +179,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
                           None if plain else (w, h))
     if not plain:  # a canvas has no printed lines, and nothing comes in from its edge
         blobs = drop_edge_slivers(drop_dashes(drop_long_lines(blobs, labels, max(w, h))), w, h)
-    blobs = drop_outside_boxes(blobs, printed, box_h)
+    blobs = drop_outside_boxes(drop_printed_remnants(blobs, labels, printed), printed, box_h)
     if blobs:
         typical_h = typical_height(blobs)
         if zoom and not plain and surface is None and np.array_equal(to_work, np.eye(3)) and typical_h < ZOOM_BELOW:
