@@ -2,8 +2,10 @@
 webcam frame whatever surrounds it (a desk, hands, a keyboard, a wall), and flattened.
 
 A surface is a large, bright, even region with four corners and sharp edges, set off from what
-surrounds it. It is warped to a rectangle (a sheet held at an angle reads as if seen straight
-on), and reading then works inside it only, with the ink polarity decided there.
+surrounds it: cut out at a brightness level, or, barely lighter than a blotchy wall, parted
+from it along its sharp edges. A lit wall found so is looked in for the sheet held before it.
+It is warped to a rectangle (a sheet held at an angle reads as if seen straight on), and
+reading then works inside it only, with the ink polarity decided there.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ ANALYSIS_SIDE = 256  # the surface is looked for at this size (longer side)
 MIN_AREA = 0.06  # of the image: smaller bright regions are not the surface
 MAX_AREA = 0.985  # of the image: a region this large is the whole picture (no surround to cut)
 MIN_STEP = 28  # grey levels between the surface and its surround
+PARTED_STEP = 16  # ...and for a surface parted from it along its sharpest edges (see _parted)
 NEST_AREA = 0.45  # of the image: a surface this large is looked in for a surface on it...
 NEST_SHARE = 0.6  # ...at most this share of it (``nested``)
-PARTED_STEP = 16  # ...and for a surface parted from it along its sharpest edges (see _parted)
 MIN_SURROUND = 0.015  # of the image outside the surface (a strip of desk at one edge counts)
 MIN_SOLIDITY = 0.88  # area over convex hull area: a sheet is convex, a patch of light is not
 CLEAR_STEP = 80  # grey levels: a surround this much darker is no shadow (see _outline_clear)...
