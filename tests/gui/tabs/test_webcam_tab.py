@@ -236,3 +236,22 @@ def test_region_while_frozen_reads_the_frozen_frame(window, qtbot, video_file):
     tab.roi_check.setChecked(False)
     qtbot.waitUntil(lambda: webcam_text(window) == "42" and len(tab.preview._overlays) == 2, timeout=10_000)
     assert tab.preview.frame() == frozen  # still the frozen frame
+
+
+def test_the_sheet_read_is_outlined_over_the_preview(window, qtbot, tmp_path):
+    """A sheet held before a blotchy wall only a little darker than it (issue 11): the preview
+    outlines the sheet found (its corners within a few pixels) under the digits' boxes."""
+    import numpy as np
+
+    from tests.core.test_paper import _sheet_before_a_blotchy_wall
+
+    frame, corners = _sheet_before_a_blotchy_wall()
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "sheet.png"), frame)
+    tab = window.webcam_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.start(str(folder))
+    qtbot.waitUntil(lambda: webcam_text(window) == "365", timeout=10_000)
+    assert tab.preview._outline is not None
+    assert np.abs(np.float32(tab.preview._outline) - corners).max() < 25
