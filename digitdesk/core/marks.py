@@ -419,8 +419,13 @@ def merge_strokes(blobs: list[Blob], should_stop: Callable[[], bool] | None = No
     return [live[i] for i in sorted(live, key=lambda k: (-live[k].area, k))]
 
 
+SPLIT_PART_HEIGHT = 0.5  # each of touching digits split apart spans at least this much of their height
+
+
 def split_wide(blob: Blob, mask: np.ndarray) -> list[tuple[int, int]]:
-    """Column ranges of touching digits inside a blob much wider than tall (``mask``: its pixels)."""
+    """Column ranges of touching digits inside a blob much wider than tall (``mask``: its pixels).
+    Each part spans at least SPLIT_PART_HEIGHT of the blob's rows: a shorter one (a 5's bar, a 2's
+    tail run out sideways) is joined to its neighbour."""
     if blob.w < 1.15 * blob.h:
         return [(blob.x0, blob.x1)]
     cols = mask.sum(axis=0).astype(float)
@@ -435,7 +440,32 @@ def split_wide(blob: Blob, mask: np.ndarray) -> list[tuple[int, int]]:
         if cols[c] <= 0.35 * cols.mean():
             cuts.append(c)
     edges = [0, *sorted(set(cuts)), blob.w]
+    rows = mask.any(axis=1)
+    while len(edges) > 2:  # a part much shorter than the blob is a stroke of its neighbour (a 5's bar)
+        spans = [_row_span(mask[:, a:b]) for a, b in zip(edges, edges[1:])]
+        k = int(np.argmin(spans))
+        if spans[k] >= SPLIT_PART_HEIGHT * max(1, _row_span(rows[:, None])):
+            break
+        # Joined across the cut its ink runs over (the cut nearer in ink to the part beside it).
+        left = _contact(mask, edges[k]) if k > 0 else -1
+        right = _contact(mask, edges[k + 1]) if k + 1 < len(edges) - 1 else -1
+        del edges[k if left >= right else k + 1]
     return [(blob.x0 + a, blob.x0 + b) for a, b in zip(edges, edges[1:]) if b - a >= 2]
+
+
+def _contact(mask: np.ndarray, c: int) -> int:
+    """How many rows of ink in column ``c - 1`` of ``mask`` touch ink in column ``c``."""
+    a, b = mask[:, c - 1], mask[:, c]
+    near = b.copy()
+    near[1:] |= b[:-1]
+    near[:-1] |= b[1:]
+    return int(np.count_nonzero(a & near))
+
+
+def _row_span(mask: np.ndarray) -> int:
+    """How many rows lie between the first and the last row with ink in ``mask``."""
+    rows = np.nonzero(mask.any(axis=1))[0]
+    return int(rows[-1] - rows[0] + 1) if len(rows) else 0
 
 
 def reading_order(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int]]:

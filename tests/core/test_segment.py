@@ -111,6 +111,25 @@ def test_touching_digits_are_split():
     assert regions[0].box[0] < 80 and regions[1].box[0] > 130
 
 
+@pytest.mark.parametrize("mirrored", [False, True])
+@pytest.mark.parametrize("dark_ink", [None, True])
+def test_a_digit_with_a_long_bar_is_not_split_into_digit_and_bar(mirrored, dark_ink):
+    # A 5 whose bar runs far out sideways is wider than tall, like two touching digits; the bar
+    # alone is no digit (it spans a tenth of the rows), so the 5 is one digit with its bar.
+    img = np.full((240, 340), 255, np.uint8)
+    cv2.line(img, (100, 40), (96, 105), 0, 11, cv2.LINE_AA)  # the stem
+    cv2.ellipse(img, (125, 140), (36, 38), 0, -150, 140, 0, 11, cv2.LINE_AA)  # the belly
+    cv2.line(img, (100, 40), (270, 34), 0, 4, cv2.LINE_AA)  # the bar
+    if mirrored:
+        img = np.ascontiguousarray(img[:, ::-1])
+    n, *_ = cv2.connectedComponentsWithStats((img < 128).astype(np.uint8))
+    assert n - 1 == 1
+    regions = segment(img, dark_ink=dark_ink).regions
+    assert len(regions) == 1
+    x, y, w, h = regions[0].box
+    assert w > 1.15 * h  # the bar is in the digit's box
+
+
 def test_empty_and_degenerate_images():
     assert segment(np.full((300, 300), 255, np.uint8)).regions == []
     assert segment(np.zeros((1, 1), np.uint8)).regions == []
