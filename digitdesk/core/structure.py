@@ -24,6 +24,7 @@ MIN_RULE_COVER = 0.75  # a rule has ink in this share of its cross-sections, aft
 BOX_SIDE_COVER = 0.9  # a box's side has ink along this share of the box's height or width
 BOX_MIN_ASPECT = 0.55  # a form's cell is at least this wide for its height (cells are often taller than wide)
 BOX_ASPECT = 0.75  # a cell narrower than this share of its height is a box only beside another, as on a form
+BOX_INSIDE_INK = 0.45  # a box's inside (its middle two thirds) is at most this share ink, with a digit in it
 BOX_TURN = 0.7  # a mark whose long sides slope by this many degrees or more is turned level to find its box's sides
 BOX_TURNED_ASPECT = 1.2  # turned, a mark on its own is a box only this much wider than tall (a tilted boxy 0 is not)
 MAX_RULE_PX = 12  # a printed line is at most this thick (and thin for its length)
@@ -517,9 +518,11 @@ def remove_boxes(binary: np.ndarray, stroke: float | None, digit_h: float | None
     candidates = []  # (box, mask, turn, mask turned level, its columns widened by a degree's slant, sides)
     for i in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[i])
-        if h < 0.7 * digit_h or w < BOX_MIN_ASPECT * h or h > 4 * digit_h or area > 0.45 * w * h:
-            continue  # no box for a digit (a box is not much narrower than tall), or a filled blob
+        if h < 0.7 * digit_h or w < BOX_MIN_ASPECT * h or h > 4 * digit_h:
+            continue  # no box for a digit (a box is not much narrower than tall)
         comp = (labels[y : y + h, x : x + w] == i).astype(np.uint8)
+        if area > 0.45 * w * h and comp[h // 6 : h - h // 6, w // 6 : w - w // 6].mean() > BOX_INSIDE_INK:
+            continue  # a filled blob (a box with a bold digit in it has its ink on the frame)
         turn, level = _levelled(comp)
         tall, wide = _slanted(level, 0.01)  # a degree
         found = _box_sides(tall, wide, int(0.4 * digit_h), int(0.7 * digit_h))

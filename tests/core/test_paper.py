@@ -656,3 +656,17 @@ def test_a_narrow_box_on_its_own_with_a_digit_in_it_is_a_box():
     out, removed = remove_boxes(binary, 3.0, 100.0)
     assert removed[90, 70] and removed[40, 100] and removed[140, 100]
     assert out[60:121, 103:108].all() and not out[90, 60:80].any()
+
+
+def test_a_box_with_a_bold_digit_on_its_side_is_still_a_box():
+    """A bold 8 standing on its cell's bottom line makes box and digit one mark with ink over
+    nearly half its box; its inside is not filled (structure.BOX_INSIDE_INK), so it is still a
+    box, taken out, and the 8 read alone."""
+    img = np.full((300, 400), 235, np.uint8)
+    cv2.rectangle(img, (160, 100), (236, 176), 90, 6)
+    cv2.putText(img, "8", (172, 176), cv2.FONT_HERSHEY_SIMPLEX, 2.4, 20, 9, cv2.LINE_AA)
+    n, _, stats, _ = cv2.connectedComponentsWithStats((img < 150).astype(np.uint8))
+    assert n - 1 == 1 and stats[1, cv2.CC_STAT_AREA] > 0.45 * stats[1, 2] * stats[1, 3]  # one mark, dense
+    (box,) = [r.box for r in segment(img).regions]
+    x, y, w, h = box
+    assert 165 < x and x + w < 232 and 100 < y  # the 8, inside the frame
