@@ -363,14 +363,33 @@ def _frame(rng: np.random.Generator, ext: bool) -> tuple[int, int]:
 
 
 def _photo(sheet: np.ndarray, w: int, h: int, rng: np.random.Generator, ext: bool, quality=(70, 93),
-           noise=(2.0, 6.0)) -> np.ndarray:
-    """A phone photo of ``sheet`` (reflectance) filling most of a ``w`` x ``h`` frame."""
+           noise=(2.0, 6.0), writing: np.ndarray | None = None) -> np.ndarray:
+    """A phone photo of ``sheet`` (reflectance) filling most of a ``w`` x ``h`` frame; with
+    ``writing`` (the ink's cover on the sheet), the sheet is moved so that all of it is in the
+    frame (what the label says is written is in the photo)."""
     sh, sw = sheet.shape[:2]
     x0 = (w - sw) / 2 + rng.uniform(-0.07, 0.07) * w
     y0 = (h - sh) / 2 + rng.uniform(-0.07, 0.07) * h
     quad = _quad(w, h, x0, y0, sw, sh, 0.025 if ext else 0.018, rng, rng.normal(0, 2.5 if ext else 1.8))
+    if writing is not None and (writing > 0.3).any():
+        quad = _writing_in_frame(quad, writing, w, h)
     img = _warp_onto(sheet, _desk(h, w, rng, ext), quad) * _light(h, w, rng, ext)
     return _camera(img, rng, rng.uniform(*noise), rng.uniform(0.35, 1.1), int(rng.integers(*quality)))
+
+
+def _writing_in_frame(quad: np.ndarray, writing: np.ndarray, w: int, h: int) -> np.ndarray:
+    """``quad`` moved (not turned or scaled) so that the box of the ink in ``writing`` (sheet
+    pixels) lands at least 2% of the frame's width inside it; no random numbers are drawn, so
+    a sample whose writing was in the frame is the same as before."""
+    sh, sw = writing.shape[:2]
+    src = np.float32([[0, 0], [sw, 0], [sw, sh], [0, sh]])
+    hm = cv2.getPerspectiveTransform(src, quad.astype(np.float32))
+    x0, y0, x1, y1 = _ink_box(writing)
+    pts = cv2.perspectiveTransform(np.float32([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]]), hm)[0]
+    m = 0.02 * w
+    dx = max(0.0, m - pts[:, 0].min()) - max(0.0, pts[:, 0].max() - (w - m))
+    dy = max(0.0, m - pts[:, 1].min()) - max(0.0, pts[:, 1].max() - (h - m))
+    return quad + np.array([dx, dy])
 
 
 def _sheet_for(w: int, h: int, rng: np.random.Generator, ext: bool, grain: float = 0.015):
@@ -457,7 +476,7 @@ def _ruled(rng, ext, blank=False):
             base = y + (rng.uniform(0.25, 0.55) if through else rng.uniform(-0.03, 0.15)) * hgt
             write_number(cover, s, x_left + rng.uniform(0, 0.05) * sw, base, hgt, wr, rng)
         _apply(paper, cover, _ink(rng, ext), rng.uniform(0.8, 1.0))
-    return _photo(paper, w, h, rng, ext), text, f"spacing{spacing:.0f}px"
+    return _photo(paper, w, h, rng, ext, writing=cover if text else None), text, f"spacing{spacing:.0f}px"
 
 
 def _squared(rng, ext, blank=False):
@@ -491,7 +510,7 @@ def _squared(rng, ext, blank=False):
                       bottom + rng.normal(0, 0.1) * sq) for i in range(len(s))]
             write_number(cover, s, 0, 0, hgt, wr, rng, cells=cells)
         _apply(paper, cover, _ink(rng, ext), rng.uniform(0.8, 1.0))
-    return _photo(paper, w, h, rng, ext), text, f"square{sq:.0f}px"
+    return _photo(paper, w, h, rng, ext, writing=cover if text else None), text, f"square{sq:.0f}px"
 
 
 LABELS = ("Code", "Amount", "Phone", "Ref", "Total", "Date", "Zip", "Account", "Qty", "Room")
@@ -546,7 +565,7 @@ def _form(rng, ext, blank=False):
         y += pitch_y
     _apply(paper, print_, colour, rng.uniform(0.7, 1.0))
     _apply(paper, cover, _ink(rng, ext), rng.uniform(0.8, 1.0))
-    return _photo(paper, w, h, rng, ext), text, "comb" if comb else "boxes"
+    return _photo(paper, w, h, rng, ext, writing=cover), text, "comb" if comb else "boxes"
 
 
 def _plain(rng, ext, blank, *, pen="round", ink=None, alpha=(0.8, 1.0), height=None, width=None, grain=0.015,
@@ -574,7 +593,7 @@ def _plain(rng, ext, blank, *, pen="round", ink=None, alpha=(0.8, 1.0), height=N
             tooth = cv2.GaussianBlur(rng.standard_normal((sh, sw), dtype=np.float32), (0, 0), 0.8)
             cover *= np.clip(0.8 + 0.6 * tooth / tooth.std(), 0.15, 1.0)
         _apply(paper, cover, ink or _ink(rng, ext), rng.uniform(*alpha))
-    return _photo(paper, w, h, rng, ext, quality, noise), text
+    return _photo(paper, w, h, rng, ext, quality, noise, writing=cover if text else None), text
 
 
 def _pencil(rng, ext, blank=False):

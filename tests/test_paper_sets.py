@@ -149,3 +149,19 @@ def test_writing_made_to_fit_stays_off_the_edges_of_a_small_sheet(mnist_path):
     ps._lines_of_text(cover, "888888", wr, rng, 150.0, (0, 0, 200, 200), fit=0.05)
     x0, y0, x1, y1 = ps._ink_box(cover)
     assert x0 >= 10 and y0 >= 10 and x1 <= 190 and y1 <= 190
+
+
+def test_a_sheet_is_moved_so_that_its_writing_is_in_the_photo():
+    """What a sample's label says is written must be in its photo: a sheet placed so that its
+    writing runs off the frame's left edge is moved right, by no more than needed; a sheet whose
+    writing is in the frame stays where it is."""
+    writing = np.zeros((400, 600), np.float32)
+    writing[100:140, 20:200] = 1.0  # a number near the sheet's left edge
+    w, h = 500, 375
+    off = np.array([[-60, -10], [540, -10], [540, 390], [-60, 390]], float)  # the sheet's left 60 px off the frame
+    moved = ps._writing_in_frame(off, writing, w, h)
+    shift = moved - off
+    assert np.allclose(shift, shift[0]) and shift[0, 1] == 0  # moved, not turned or scaled
+    assert 0.02 * w <= -60 + 20 + shift[0, 0] <= 0.02 * w + 1  # the writing's left end just inside
+    inside = np.array([[0, 0], [600, 0], [600, 400], [0, 400]], float)
+    assert np.array_equal(ps._writing_in_frame(inside, writing, 600, 400), inside)
