@@ -193,6 +193,32 @@ def _standing_strokes(rest: np.ndarray, rules: np.ndarray, horizontal_rules: boo
     return np.zeros_like(rest) if out is None else out.view(np.uint8) * np.uint8(255)
 
 
+def _sides_in_writing(rest: np.ndarray, rules: np.ndarray, thick: int, digit_h: float | None) -> np.ndarray:
+    """Box sides merged into the writing that touches them (a digit written against its cell's
+    side, a comb's divider under a 7's bar): straight upright runs of ink at least most of a
+    digit tall (``digit_h``), as thin as a printed line (``thick`` px, the level ``rules``'),
+    that meet a rule at both ends. What :func:`_standing_strokes` takes from a side standing
+    alone; here the side is part of a larger mark. The strokes that cross a side stay."""
+    if digit_h is None or not rules.any():
+        return np.zeros_like(rest)
+    length = max(6, int(0.7 * digit_h))
+    upright = cv2.bitwise_and(open_line(cv2.dilate(rest, np.ones((1, 3), np.uint8)), length, False), rest)
+    n, labels, stats = components_with_stats(upright, connectivity=8)
+    grown = cv2.dilate(rules, np.ones((5, 5), np.uint8)) > 0
+    thin = max(3, 2 * thick + 1)
+    sides = np.zeros(rest.shape, bool)
+    for i in range(1, n):
+        x, y, w, h = (int(v) for v in stats[i, :4])
+        if w > thin or not grown[y : y + 2, x : x + w].any() or not grown[y + h - 2 : y + h, x : x + w].any():
+            continue
+        sides[y : y + h, x : x + w] |= labels[y : y + h, x : x + w] == i
+    if not sides.any():
+        return np.zeros_like(rest)
+    side = sides.view(np.uint8) * np.uint8(255)
+    crossing = _restore_crossings(cv2.subtract(rest, side), side, thin, horizontal=False)
+    return cv2.subtract(side, crossing)
+
+
 def _side_in_pieces(rest: np.ndarray, labels: np.ndarray, stats: np.ndarray, i: int, grown: np.ndarray,
                     horizontal_rules: bool, thin: int, out: np.ndarray) -> bool:
     """Whether the stroke ``i`` standing on one rule is a piece of a box's side thresholded in
@@ -300,6 +326,7 @@ def _remove(binary: np.ndarray, faint: np.ndarray, strength: np.ndarray | None, 
     removed = np.zeros_like(binary)
     out = binary
     search = faint  # the columns are looked for with the rows still in: cut out, a grid's columns are dashes
+    level = None  # the level rules found and their thickness, if no upright ones are
     for horizontal in (True, False):
         side = w if horizontal else h
         length = max(MIN_RULE_PX, int(max(3 * digit_h, side * MIN_RULE_SHARE)) if digit_h
@@ -323,11 +350,20 @@ def _remove(binary: np.ndarray, faint: np.ndarray, strength: np.ndarray | None, 
         out = cv2.bitwise_or(without, crossing)
         faint = cv2.subtract(faint, rule_only)
         standing = _standing_strokes(out, rule_only, horizontal, thick, digit_h)
+        if horizontal:
+            level = (rule_only, thick)
+        else:
+            level = None  # a grid: its columns are rules too, and a stroke along one spans a cell
         if comb_ticks is not None:  # all of a short comb's ticks, as they were found on it
             standing = cv2.bitwise_or(standing, cv2.bitwise_and(out, comb_ticks))
         out = cv2.subtract(out, standing)
         faint = cv2.subtract(faint, standing)
         removed = cv2.bitwise_or(removed, cv2.bitwise_or(rule_only, standing))
+    if level is not None:  # level rules only (a form's rows of boxes): their sides in the writing
+        sides = _sides_in_writing(out, *level, digit_h)
+        out = cv2.subtract(out, sides)
+        faint = cv2.subtract(faint, sides)
+        removed = cv2.bitwise_or(removed, sides)
     out, removed = _drop_debris(out, removed, digit_h)
     return (out, removed, faint) if keep_faint else (out, removed)
 

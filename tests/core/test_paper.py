@@ -670,3 +670,22 @@ def test_a_box_with_a_bold_digit_on_its_side_is_still_a_box():
     (box,) = [r.box for r in segment(img).regions]
     x, y, w, h = box
     assert 165 < x and x + w < 232 and 100 < y  # the 8, inside the frame
+
+
+def test_a_combs_divider_touching_a_digit_is_taken_out_and_the_bar_across_it_stays():
+    """A 7 written against its cell's side in a row of boxes, its bar across the side: box and 7
+    are one mark. The side, upright from the top rule to the bottom one, is printed and goes
+    (structure._sides_in_writing); the bar across it stays, so the 7 is one digit, as tall as
+    written, as wide as its bar."""
+    img = np.full((300, 760), 240, np.uint8)
+    cv2.line(img, (40, 100), (720, 100), 120, 3)
+    cv2.line(img, (40, 190), (720, 190), 120, 3)
+    for x in range(40, 721, 85):
+        cv2.line(img, (x, 100), (x, 190), 120, 3)
+    for text, x in (("3", 126), ("7", 262), ("5", 390)):  # the 7's bar crosses the side at x = 295
+        cv2.putText(img, text, (x, 178), cv2.FONT_HERSHEY_SIMPLEX, 2.4, 30, 7, cv2.LINE_AA)
+    regions = segment(img).regions
+    assert len(regions) == 3
+    x, y, w, h = regions[1].box
+    assert h < 60 and y > 120  # the 7 alone, not the side from rule to rule
+    assert x < 280 and x + w > 298  # its bar on both sides of the side
