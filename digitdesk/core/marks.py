@@ -301,8 +301,12 @@ def drop_printed_remnants(blobs: list[Blob], labels: np.ndarray, printed: np.nda
     return [b for b in blobs if not remnant(b)]
 
 
+COMB_ROW = 1.0  # a comb's row of writing is this many digit heights above its line
+
+
 def drop_outside_boxes(blobs: list[Blob], boxes: np.ndarray, digit_h: float | None) -> list[Blob]:
-    """On a form, drop the marks level with a row of printed boxes but clear of them: the form's
+    """On a form, drop the marks level with a row of printed boxes (or with a comb's row of
+    writing, COMB_ROW digit heights above its line) but clear of them: the form's
     printed labels ("Qty", "Ref", "Date") beside its boxes (``boxes``: the mask of the printed
     lines and box sides removed). A digit poking out of its box still overlaps it; writing on
     rows without a box found, and any page with no box of a digit's height, keep everything."""
@@ -313,6 +317,11 @@ def drop_outside_boxes(blobs: list[Blob], boxes: np.ndarray, digit_h: float | No
     n, _, stats = components_with_stats(joined, connectivity=8)
     frames = [(x, y, x + w, y + h) for x, y, w, h, _ in stats[1:]
               if 0.7 * digit_h <= h <= 3 * digit_h and w >= 0.7 * digit_h]  # a row of boxes, not a sheet's edge
+    # A comb (a line with short ticks standing on it) is written on: its row reaches a digit's
+    # height above the line.
+    frames += [(x, y + h - int(COMB_ROW * digit_h) - k, x + w, y + h) for x, y, w, h, _ in stats[1:]
+               if 0.2 * digit_h <= h < 1.2 * digit_h and w >= 3 * digit_h
+               and _ticks(boxes[y : y + h, x : x + w], 0.2 * digit_h) >= 3]
     if not frames:
         return blobs
     pad = 0.15 * digit_h
@@ -322,6 +331,18 @@ def drop_outside_boxes(blobs: list[Blob], boxes: np.ndarray, digit_h: float | No
         return bool(level) and not any(b.x0 < x1 + pad and b.x1 > x0 - pad for x0, x1 in level)
 
     return [b for b in blobs if not beside_a_box(b)]
+
+
+def _ticks(printed: np.ndarray, tall: float) -> int:
+    """How many upright strokes stand ``tall`` px or more out of the line in ``printed`` (a
+    comb's ticks; a rule, even one broken where strokes cross it, has none): narrow runs of
+    columns with that much more ink than the line's typical column."""
+    ink = (printed > 0).sum(axis=0)
+    if not ink.any():
+        return 0
+    high = np.concatenate([[False], ink >= np.median(ink[ink > 0]) + tall, [False]])
+    starts, ends = np.flatnonzero(np.diff(high.astype(np.int8)) > 0), np.flatnonzero(np.diff(high.astype(np.int8)) < 0)
+    return int(np.count_nonzero(ends - starts <= 2 * tall))
 
 
 def typical_height(blobs: list[Blob]) -> float:

@@ -689,3 +689,32 @@ def test_a_combs_divider_touching_a_digit_is_taken_out_and_the_bar_across_it_sta
     x, y, w, h = regions[1].box
     assert h < 60 and y > 120  # the 7 alone, not the side from rule to rule
     assert x < 280 and x + w > 298  # its bar on both sides of the side
+
+
+def _comb_row(ticks: bool, left: str | None = None, label: str | None = None) -> np.ndarray:
+    """A line (with a comb's ticks standing on it, or bare), "284" written on it, and at its left
+    ``label`` (printed) or ``left`` (written), level with the writing."""
+    img = np.full((320, 760), 238, np.uint8)
+    cv2.line(img, (230, 200), (720, 200), 110, 3)
+    if ticks:
+        for x in range(230, 721, 70):
+            cv2.line(img, (x, 200), (x, 186), 110, 3)
+    if label:
+        cv2.putText(img, label, (20, 190), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 40, 4, cv2.LINE_AA)
+    for text, x in [("2", 245), ("8", 315), ("4", 385)] + ([(left, 60)] if left else []):
+        cv2.putText(img, text, (x, 192), cv2.FONT_HERSHEY_SIMPLEX, 1.9, 30, 5, cv2.LINE_AA)
+    return img
+
+
+def test_a_combs_printed_label_level_with_its_writing_is_not_read():
+    """A comb's row of writing stands above its line: a printed label beside the comb, level
+    with the writing but not with the line's ticks, is no writing (marks.COMB_ROW, _ticks)."""
+    regions = segment(_comb_row(ticks=True, label="Total")).regions
+    assert [r.box[0] // 10 for r in regions] == [24, 31, 38]  # the 2, 8 and 4 only
+
+
+def test_writing_beside_a_bare_line_is_kept():
+    """A line without ticks (an underline, a rule's piece) is no comb: a number written beside
+    it, level with the writing on it, stays."""
+    regions = segment(_comb_row(ticks=False, left="7")).regions
+    assert len(regions) == 4 and regions[0].box[0] < 100
