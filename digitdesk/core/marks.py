@@ -125,9 +125,13 @@ def drop_frames(blobs: list[Blob], image_area: int) -> list[Blob]:
     return [b for b in blobs if not is_frame(b)]
 
 
+FRAGMENT_GAP = 1.0  # a fragment may lie 0.3 x this many digit heights from what it merges with
+
+
 def should_merge(a: Blob, b: Blob, typical_h: float) -> bool:
     """Strokes of one digit: stacked with horizontal overlap (a 5's flag, a 7's bar, a 4 in two
-    strokes), close vertically, and together no taller than a digit."""
+    strokes), close vertically, and together no taller than a digit. A fragment (under half a
+    digit tall: a piece of a stroke where a pen skipped) may lie further off, FRAGMENT_GAP."""
     overlap = min(a.x1, b.x1) - max(a.x0, b.x0)
     small = min(a, b, key=lambda blob: blob.h)
     is_fragment = small.h < 0.5 * typical_h
@@ -137,7 +141,7 @@ def should_merge(a: Blob, b: Blob, typical_h: float) -> bool:
     elif overlap < 0.5 * min(a.w, b.w):
         return False
     gap = max(a.y0, b.y0) - min(a.y1, b.y1)
-    if gap > 0.3 * max(a.h, b.h, typical_h * 0.5):
+    if gap > 0.3 * max(a.h, b.h, typical_h * (FRAGMENT_GAP if is_fragment else 0.5)):
         return False
     return max(a.y1, b.y1) - min(a.y0, b.y0) <= 1.5 * typical_h
 

@@ -130,6 +130,21 @@ def test_a_digit_with_a_long_bar_is_not_split_into_digit_and_bar(mirrored, dark_
     assert w > 1.15 * h  # the bar is in the digit's box
 
 
+@pytest.mark.parametrize("dark_ink", [None, True])
+def test_a_one_broken_in_two_by_a_skipping_pen_is_one_digit(dark_ink):
+    # Each piece is under half a digit tall, a fifth of a digit apart: further apart than
+    # strokes of one digit may be, but pieces of one stroke are (marks.FRAGMENT_GAP).
+    img = np.full((260, 520), 255, np.uint8)
+    for cx in (80, 180, 400):
+        cv2.ellipse(img, (cx, 130), (22, 30), 0, 0, 360, 0, 6, cv2.LINE_AA)  # 0s, 66 px tall
+    cv2.line(img, (292, 102), (289, 124), 0, 6, cv2.LINE_AA)
+    cv2.line(img, (287, 142), (284, 162), 0, 6, cv2.LINE_AA)
+    boxes = [r.box for r in segment(img, dark_ink=dark_ink).regions]
+    assert len(boxes) == 4
+    x, y, w, h = boxes[2]
+    assert y < 102 and y + h > 162  # both pieces
+
+
 def test_empty_and_degenerate_images():
     assert segment(np.full((300, 300), 255, np.uint8)).regions == []
     assert segment(np.zeros((1, 1), np.uint8)).regions == []
