@@ -257,6 +257,36 @@ def drop_edge_slivers(blobs: list[Blob], width: int, height: int) -> list[Blob]:
     return [b for b in blobs if kept(b)]
 
 
+EDGE_STRIP_COVER = 0.5  # marks at one edge of the image covering this share of it are what surrounds the page
+EDGE_STRIP_MARKS = 3  # ...when there are at least this many of them
+
+
+def drop_edge_strips(blobs: list[Blob], width: int, height: int) -> list[Blob]:
+    """Drop the marks along an edge of the image that together run along most of it: a strip
+    of desk or wall beside a sheet that no surface was found for, its blotches thresholded as
+    a row of marks, each at the edge (:func:`edge_margin`). Writing cut off by the edge is lost
+    anyway; writing near it runs along a small part of it."""
+    m = edge_margin(height, width)
+    sides = (
+        (lambda b: b.x0 <= m, lambda b: (b.y0, b.y1), height),
+        (lambda b: b.x1 >= width - m, lambda b: (b.y0, b.y1), height),
+        (lambda b: b.y0 <= m, lambda b: (b.x0, b.x1), width),
+        (lambda b: b.y1 >= height - m, lambda b: (b.x0, b.x1), width),
+    )
+    strip: set[int] = set()
+    for at, span, length in sides:
+        marks = [i for i, b in enumerate(blobs) if at(b)]
+        if len(marks) < EDGE_STRIP_MARKS:
+            continue
+        covered = np.zeros(length, bool)
+        for i in marks:
+            lo, hi = span(blobs[i])
+            covered[max(0, lo) : min(length, hi)] = True
+        if covered.mean() >= EDGE_STRIP_COVER:
+            strip.update(marks)
+    return [b for i, b in enumerate(blobs) if i not in strip]
+
+
 def drop_long_lines(blobs: list[Blob], labels: np.ndarray, page_side: int) -> list[Blob]:
     """Drop straight lines far longer than the writing beside them, at any slant: the edge of a
     sheet on a desk, a rule left over. A line is a mark at least a fifth of the page long whose

@@ -22,8 +22,8 @@ from digitdesk.core.errors import raise_if_stopped
 from digitdesk.core.ink import (MIN_DIGIT_PX, denoised, ink_u8, looks_written_dark, page_ink, page_ink_is_dark,
                                 threshold, writing_stroke)
 from digitdesk.core.labelling import components_with_stats
-from digitdesk.core.marks import (Blob, components, drop_dashes, drop_edge_slivers, drop_faint_solids, drop_frames,
-                                  drop_long_lines, drop_outside_boxes, drop_printed_remnants, edge_margin, is_blot,
+from digitdesk.core.marks import (Blob, components, drop_dashes, drop_edge_slivers, drop_edge_strips, drop_faint_solids,
+                                  drop_frames, drop_long_lines, drop_outside_boxes, drop_printed_remnants, edge_margin, is_blot,
                                   merge_strokes, reading_order, split_wide, typical_height)
 from digitdesk.core.preprocess import frame_ink, stretch_ink, to_gray
 from digitdesk.core.structure import (fill_outlined, long_lines, remove_boxes, remove_structure, rule_angle,
@@ -178,7 +178,7 @@ def segment(image: np.ndarray, keep_stages: bool = False,
     blobs = merge_strokes(drop_frames(blobs, h * w), should_stop, None if plain else _joined_height(binary, sw, min_area),
                           None if plain else (w, h))
     if not plain:  # a canvas has no printed lines, and nothing comes in from its edge
-        blobs = drop_edge_slivers(drop_dashes(drop_long_lines(blobs, labels, max(w, h))), w, h)
+        blobs = drop_edge_slivers(drop_edge_strips(drop_dashes(drop_long_lines(blobs, labels, max(w, h))), w, h), w, h)
     blobs = drop_outside_boxes(drop_printed_remnants(blobs, labels, printed), printed, box_h)
     if blobs:
         typical_h = typical_height(blobs)

@@ -718,3 +718,31 @@ def test_writing_beside_a_bare_line_is_kept():
     it, level with the writing on it, stays."""
     regions = segment(_comb_row(ticks=False, left="7")).regions
     assert len(regions) == 4 and regions[0].box[0] < 100
+
+
+def _page_with_edge(strip: bool, text: str, org: tuple[int, int]) -> np.ndarray:
+    """A page photographed with (``strip``) a strip of blotchy desk along its right edge, and
+    ``text`` written at ``org``."""
+    rng = np.random.default_rng(3)
+    img = np.full((600, 800), 215, np.uint8)
+    if strip:
+        img[:, 770:] = 170
+        for y in range(20, 600, 70):
+            cv2.ellipse(img, (785, y), (16, 24), float(rng.uniform(0, 180)), 0, 360, 90, -1, cv2.LINE_AA)
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, 3, 30, 8, cv2.LINE_AA)
+    return cv2.GaussianBlur(img, (0, 0), 1.0)
+
+
+def test_a_strip_of_blotchy_desk_along_the_edge_gives_no_digits():
+    """The desk beside a sheet no surface was found for: its blotches threshold as a row of
+    marks at the image's edge, running along most of it (marks.drop_edge_strips). Only the
+    number on the page is read."""
+    regions = segment(_page_with_edge(True, "305", (300, 330))).regions
+    assert len(regions) == 3 and all(r.box[0] + r.box[2] < 700 for r in regions)
+
+
+def test_a_number_written_at_the_bottom_edge_is_kept():
+    """Four digits touching the bottom edge's margin run along a small part of it: writing, not
+    a strip of desk."""
+    regions = segment(_page_with_edge(False, "4071", (250, 592))).regions
+    assert len(regions) == 4
