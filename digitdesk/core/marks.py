@@ -1,6 +1,6 @@
 """From marks to digits: connected components (pieces of a broken or grainy stroke joined),
-the strokes of one digit merged, frames, dashes, blots and slivers dropped, touching digits
-split, and the reading order. Used by :mod:`digitdesk.core.segment`.
+the strokes of one digit merged, frames, dashes, blots, slivers and strips of desk at the
+edge dropped, touching digits split, and the reading order. Used by :mod:`digitdesk.core.segment`.
 """
 
 from __future__ import annotations
@@ -262,10 +262,10 @@ EDGE_STRIP_MARKS = 3  # ...when there are at least this many of them
 
 
 def drop_edge_strips(blobs: list[Blob], width: int, height: int) -> list[Blob]:
-    """Drop the marks along an edge of the image that together run along most of it: a strip
-    of desk or wall beside a sheet that no surface was found for, its blotches thresholded as
-    a row of marks, each at the edge (:func:`edge_margin`). Writing cut off by the edge is lost
-    anyway; writing near it runs along a small part of it."""
+    """Drop the marks at an edge of the image (:func:`edge_margin`), EDGE_STRIP_MARKS or more,
+    that together run along EDGE_STRIP_COVER of it or more: a strip of desk or wall beside a
+    sheet that no surface was found for, its blotches thresholded as a row of marks. Writing cut
+    off by the edge is lost anyway; writing near it runs along a small part of it."""
     m = edge_margin(height, width)
     sides = (
         (lambda b: b.x0 <= m, lambda b: (b.y0, b.y1), height),
