@@ -374,9 +374,8 @@ def _ticks(printed: np.ndarray, tall: float) -> int:
     ink = (printed > 0).sum(axis=0)
     if not ink.any():
         return 0
-    high = np.concatenate([[False], ink >= np.median(ink[ink > 0]) + tall, [False]])
-    starts, ends = np.flatnonzero(np.diff(high.astype(np.int8)) > 0), np.flatnonzero(np.diff(high.astype(np.int8)) < 0)
-    return int(np.count_nonzero(ends - starts <= 2 * tall))
+    step = np.diff(np.concatenate([[0], ink >= np.median(ink[ink > 0]) + tall, [0]]).astype(np.int8))
+    return int(np.count_nonzero(np.flatnonzero(step < 0) - np.flatnonzero(step > 0) <= 2 * tall))
 
 
 def typical_height(blobs: list[Blob]) -> float:
@@ -495,11 +494,11 @@ def split_wide(blob: Blob, mask: np.ndarray) -> list[tuple[int, int]]:
         if cols[c] <= 0.35 * cols.mean():
             cuts.append(c)
     edges = [0, *sorted(set(cuts)), blob.w]
-    rows = mask.any(axis=1)
+    least = SPLIT_PART_HEIGHT * max(1, _row_span(mask))
     while len(edges) > 2:  # a part much shorter than the blob is a stroke of its neighbour (a 5's bar)
         spans = [_row_span(mask[:, a:b]) for a, b in zip(edges, edges[1:])]
         k = int(np.argmin(spans))
-        if spans[k] >= SPLIT_PART_HEIGHT * max(1, _row_span(rows[:, None])):
+        if spans[k] >= least:
             break
         # Joined across the cut its ink runs over (the cut nearer in ink to the part beside it).
         left = _contact(mask, edges[k]) if k > 0 else -1
